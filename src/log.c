@@ -1,0 +1,177 @@
+/*
+ * log: syslog, stderr or file destinations, text or JSON (see log.h).
+ *
+ * The state is process-wide, like syslog(3) itself: every program opens
+ * the log once at start-up.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "str.h"
+
+enum log_dest {
+	LOG_DEST_SYSLOG,
+	LOG_DEST_STDERR,
+	LOG_DEST_FILE,
+	LOG_DEST_NONE,
+};
+
+static struct {
+	enum log_dest dest;
+	int fd;
+	bool json;
+	char ident[64];
+	char host[256];
+} log_state = { LOG_DEST_STDERR, 2, false, "tern", "localhost" };
+
+int
+log_open(const char *ident, const char *target, bool json,
+    struct errbuf *eb)
+{
+	char *dot;
+
+	snprintf(log_state.ident, sizeof(log_state.ident), "tern/%s", ident);
+	if (gethostname(log_state.host, sizeof(log_state.host)) < 0)
+		str_lcpy(log_state.host, "localhost", sizeof(log_state.host));
+	log_state.host[sizeof(log_state.host) - 1] = '\0';
+	if ((dot = strchr(log_state.host, '.')) != NULL)
+		*dot = '\0';
+	log_state.json = json;
+	if (strcmp(target, "syslog") == 0) {
+		log_state.dest = LOG_DEST_SYSLOG;
+		openlog(log_state.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		return 0;
+	}
+	log_state.dest = LOG_DEST_STDERR;
+	log_state.fd = 2;
+	if (strcmp(target, "stderr") == 0)
+		return 0;
+	if (strcmp(target, "none") == 0) {
+		log_state.dest = LOG_DEST_NONE;
+		return 0;
+	}
+	log_state.fd = open(target, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (log_state.fd < 0) {
+		log_state.fd = 2;
+		return errbuf_errno(eb, errno, "open log file %s", target);
+	}
+	log_state.dest = LOG_DEST_FILE;
+	return 0;
+}
+
+bool
+log_to_stderr(void)
+{
+	return log_state.dest == LOG_DEST_STDERR;
+}
+
+/* Copy msg into out, escaping control characters (and, for JSON, the
+ * characters JSON requires escaped). */
+static void
+log_escape(const char *msg, bool json, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)msg; *p != '\0' && o + 7 < outlen;
+	    p++) {
+		if (json && (*p == '"' || *p == '\\')) {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o,
+			    json ? "\\u%04x" : "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static const char *
+log_level_name(int prio)
+{
+	switch (prio) {
+	case LOG_ERR:
+	case LOG_CRIT:
+	case LOG_ALERT:
+	case LOG_EMERG:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	default:
+		return "info";
+	}
+}
+
+static void
+log_emit(int prio, const char *msg)
+{
+	char esc[LOG_MAX_LINE], line[LOG_MAX_LINE + 512], stamp[64];
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	log_escape(msg, log_state.json, esc, sizeof(esc));
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	if (log_state.json) {
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "{\"time\":\"%s.%06ld\","
+		    "\"host\":\"%s\",\"program\":\"%s\",\"pid\":%ld,"
+		    "\"level\":\"%s\",\"message\":\"%s\"}\n", stamp,
+		    (long)tv.tv_usec, log_state.host, log_state.ident,
+		    (long)getpid(), log_level_name(prio), esc);
+	} else {
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n",
+		    stamp, log_state.host, log_state.ident, (long)getpid(),
+		    prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ?
+		    "warning: " : "", esc);
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* One write per line: O_APPEND makes it atomic between writers. */
+	(void)!write(log_state.fd, line, (size_t)n);
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char msg[LOG_MAX_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_state.dest == LOG_DEST_NONE)
+		return;
+	if (log_state.dest == LOG_DEST_SYSLOG)
+		syslog(prio, "%s%s", prio <= LOG_ERR ? "error: " :
+		    prio == LOG_WARNING ? "warning: " : "", msg);
+	else
+		log_emit(prio, msg);
+}
+
+void
+log_close(void)
+{
+	if (log_state.dest == LOG_DEST_SYSLOG)
+		closelog();
+	else if (log_state.dest == LOG_DEST_FILE)
+		close(log_state.fd);
+	log_state.dest = LOG_DEST_STDERR;
+	log_state.fd = 2;
+}

@@ -1,0 +1,415 @@
+/*
+ * queue: layout, IDs, durable commit and listing (see queue.h).
+ *
+ * The commit protocol is the one promise everything else relies on: a
+ * file is visible under its final name only after its bytes and the
+ * rename are on stable storage; before that it is a "tmp." file that
+ * readers ignore and that is removed on any failure.
+ */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "queue.h"
+
+#define QUEUE_ENVELOPE_MAX (16 * 1024 * 1024)
+#define QUEUE_COMMIT_TRIES 10
+
+static const char *const queue_names[QUEUE_NQUEUES] = {
+	"maildrop", "incoming", "active", "deferred", "hold", "corrupt",
+};
+
+const char *
+queue_name(enum queue_name q)
+{
+	return q < QUEUE_NQUEUES ? queue_names[q] : "unknown";
+}
+
+/* ---------------------------------------------------------------- IDs */
+
+void
+queue_make_id(int64_t now_us, char id[QUEUE_ID_LEN + 1])
+{
+	static int64_t last_us;
+
+	/* Strictly increasing within a process; the pid part keeps
+	 * processes apart. */
+	if (now_us <= last_us)
+		now_us = last_us + 1;
+	last_us = now_us;
+	snprintf(id, QUEUE_ID_LEN + 1, "%013llX%06lX",
+	    (unsigned long long)now_us & 0xFFFFFFFFFFFFFULL,
+	    (unsigned long)getpid() & 0xFFFFFFUL);
+}
+
+bool
+queue_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < QUEUE_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return s[QUEUE_ID_LEN] == '\0';
+}
+
+int64_t
+queue_id_time(const char *id)
+{
+	char t[14];
+
+	memcpy(t, id, 13);
+	t[13] = '\0';
+	return (int64_t)strtoll(t, NULL, 16);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+int
+queue_setup(const char *queue_dir, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX];
+	int q;
+
+	if (fileio_mkdir(queue_dir, 0700, eb) < 0)
+		return -1;
+	for (q = 0; q < QUEUE_NQUEUES; q++) {
+		snprintf(path, sizeof(path), "%s/%s", queue_dir,
+		    queue_names[q]);
+		if (fileio_mkdir(path, 0700, eb) < 0)
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/public", queue_dir);
+	return fileio_mkdir(path, 0700, eb);
+}
+
+/* ---------------------------------------------------------------- commit */
+
+static void
+queue_file_names(struct queue_file *qf)
+{
+	snprintf(qf->tmp, sizeof(qf->tmp), "%s/tmp.%s", qf->dir, qf->id);
+	snprintf(qf->final, sizeof(qf->final), "%s/%s", qf->dir, qf->id);
+}
+
+int
+queue_file_create(const char *queue_dir, enum queue_name q, mode_t mode,
+    int64_t now_us, struct queue_file *qf, struct errbuf *eb)
+{
+	int tries;
+
+	qf->fd = -1;
+	if ((size_t)snprintf(qf->dir, sizeof(qf->dir), "%s/%s", queue_dir,
+	    queue_name(q)) >= sizeof(qf->dir) - QUEUE_ID_LEN - 8)
+		return errbuf_setc(eb, EX_CANTCREAT, "queue directory path "
+		    "%s is too long", queue_dir);
+	for (tries = 0; tries < QUEUE_COMMIT_TRIES; tries++) {
+		queue_make_id(now_us, qf->id);
+		queue_file_names(qf);
+		qf->fd = open(qf->tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+		if (qf->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (qf->fd < 0)
+		return errbuf_errno(eb, errno, "create a file in %s", qf->dir);
+	/* The mode must not depend on the caller's umask. */
+	if (fchmod(qf->fd, mode) < 0) {
+		errbuf_errno(eb, errno, "set the mode of %s", qf->tmp);
+		queue_file_abort(qf);
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_file_write(struct queue_file *qf, const void *p, size_t n,
+    struct errbuf *eb)
+{
+	if (fileio_write_all(qf->fd, p, n) < 0)
+		return errbuf_errno(eb, errno, "write %s", qf->tmp);
+	return 0;
+}
+
+/* Rename tmp to final without ever replacing an existing file. */
+static int
+queue_rename_noreplace(const char *tmp, const char *final)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* Filesystems without RENAME_NOREPLACE: link() refuses to replace. */
+	if (link(tmp, final) < 0)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+static int
+queue_file_publish(struct queue_file *qf, int64_t now_us,
+    struct errbuf *eb)
+{
+	char oldtmp[sizeof(qf->tmp)];
+	int tries;
+
+	for (tries = 0; tries < QUEUE_COMMIT_TRIES; tries++) {
+		if (queue_rename_noreplace(qf->tmp, qf->final) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return errbuf_errno(eb, errno, "rename %s", qf->tmp);
+		/* Another process took this ID (another PID namespace
+		 * sharing the queue): take a new one. */
+		memcpy(oldtmp, qf->tmp, sizeof(oldtmp));
+		queue_make_id(now_us, qf->id);
+		queue_file_names(qf);
+		if (rename(oldtmp, qf->tmp) < 0) {
+			int saved = errno;
+			memcpy(qf->tmp, oldtmp, sizeof(qf->tmp));
+			return errbuf_errno(eb, saved, "rename %s", oldtmp);
+		}
+	}
+	return errbuf_setc(eb, EX_TEMPFAIL, "no free queue ID in %s",
+	    qf->dir);
+}
+
+int
+queue_file_commit(struct queue_file *qf, int64_t now_us,
+    struct errbuf *eb)
+{
+	int fd = qf->fd;
+
+	if (fsync(fd) < 0) {
+		errbuf_errno(eb, errno, "fsync %s", qf->tmp);
+		goto fail;
+	}
+	qf->fd = -1;
+	if (close(fd) < 0) {
+		errbuf_errno(eb, errno, "close %s", qf->tmp);
+		goto fail;
+	}
+	if (queue_file_publish(qf, now_us, eb) < 0)
+		goto fail;
+	if (fileio_fsync_dir(qf->dir, eb) < 0) {
+		/* Not durable, so not acknowledged: take it back. */
+		unlink(qf->final);
+		goto fail;
+	}
+	qf->tmp[0] = '\0';
+	return 0;
+fail:
+	queue_file_abort(qf);
+	return -1;
+}
+
+void
+queue_file_abort(struct queue_file *qf)
+{
+	if (qf->fd >= 0) {
+		close(qf->fd);
+		qf->fd = -1;
+	}
+	if (qf->tmp[0] != '\0') {
+		unlink(qf->tmp);
+		qf->tmp[0] = '\0';
+	}
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Check that the message data ends exactly with the trailer. */
+static int
+queue_check_data(int fd, const struct stat *st, size_t data_off,
+    uint64_t data_len, struct errbuf *eb)
+{
+	char trailer[ENVELOPE_TRAILER_LEN];
+	uint64_t end = (uint64_t)data_off + data_len;
+
+	if ((uint64_t)st->st_size != end + ENVELOPE_TRAILER_LEN)
+		return errbuf_set(eb, "file is %lld bytes, the envelope "
+		    "says %llu: incomplete or damaged", (long long)st->st_size,
+		    (unsigned long long)(end + ENVELOPE_TRAILER_LEN));
+	if (pread(fd, trailer, sizeof(trailer), (off_t)end) !=
+	    (ssize_t)sizeof(trailer) ||
+	    memcmp(trailer, ENVELOPE_TRAILER, ENVELOPE_TRAILER_LEN) != 0)
+		return errbuf_set(eb, "no end marker after the message");
+	return 0;
+}
+
+/* Read from fd until the envelope records are complete. */
+static int
+queue_decode_fd(int fd, const struct stat *st, struct envelope *env,
+    struct errbuf *eb)
+{
+	char chunk[16384];
+	struct buf b;
+	size_t data_off;
+	uint64_t data_len;
+	ssize_t r;
+	int rc = 1;
+
+	buf_init(&b, QUEUE_ENVELOPE_MAX);
+	while (rc == 1) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = errbuf_errno(eb, errno, "read");
+			break;
+		}
+		if (r == 0) {
+			rc = errbuf_set(eb, "no end marker: incomplete file");
+			break;
+		}
+		if (buf_append(&b, chunk, (size_t)r) < 0) {
+			rc = errbuf_set(eb, "envelope larger than %d bytes",
+			    QUEUE_ENVELOPE_MAX);
+			break;
+		}
+		envelope_fini(env);
+		rc = envelope_decode(b.data, b.len, env, &data_off, &data_len,
+		    eb);
+	}
+	if (rc == 0 && data_len > 0)
+		rc = queue_check_data(fd, st, data_off, data_len, eb);
+	else if (rc == 0 && (uint64_t)st->st_size != data_off)
+		rc = errbuf_set(eb, "data after the end marker");
+	buf_fini(&b);
+	return rc;
+}
+
+int
+queue_read_envelope(int dirfd, const char *name, struct envelope *env,
+    struct errbuf *eb)
+{
+	struct stat st;
+	int fd, rc, saved;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		saved = errno;
+		errbuf_errno(eb, saved, "open");
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0)
+		rc = errbuf_errno(eb, errno, "stat");
+	else if (!S_ISREG(st.st_mode))
+		rc = errbuf_set(eb, "not a regular file");
+	else if (st.st_nlink != 1)
+		rc = errbuf_set(eb, "has %lu hard links; refusing it",
+		    (unsigned long)st.st_nlink);
+	else
+		rc = queue_decode_fd(fd, &st, env, eb);
+	close(fd);
+	errno = 0;
+	return rc;
+}
+
+struct queue_ref {
+	char id[QUEUE_ID_LEN + 1];
+	enum queue_name queue;
+};
+
+static int
+queue_cmp_ref(const void *a, const void *b)
+{
+	return strcmp(((const struct queue_ref *)a)->id,
+	    ((const struct queue_ref *)b)->id);
+}
+
+/* Append the IDs found in one queue directory. */
+static int
+queue_list_dir(int dirfd, enum queue_name q, struct queue_ref **refs,
+    size_t *n, size_t *cap, struct errbuf *eb)
+{
+	struct dirent *de;
+	struct queue_ref *r;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) < 0 || (d = fdopendir(fd)) == NULL)
+		return errbuf_errno(eb, errno, "list %s", queue_name(q));
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name))
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			if ((r = realloc(*refs, *cap * sizeof(*r))) == NULL) {
+				closedir(d);
+				return errbuf_setc(eb, EX_OSERR, "out of memory");
+			}
+			*refs = r;
+		}
+		memcpy((*refs)[*n].id, de->d_name, QUEUE_ID_LEN + 1);
+		(*refs)[(*n)++].queue = q;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+queue_visit(const struct queue_ref *ref, int dirfd, queue_walk_fn fn,
+    queue_problem_fn problem, void *arg)
+{
+	struct queue_entry e;
+	struct errbuf eb;
+	int rc = 0;
+
+	memcpy(e.id, ref->id, sizeof(e.id));
+	e.queue = ref->queue;
+	envelope_init(&e.env);
+	errbuf_clear(&eb);
+	if (queue_read_envelope(dirfd, ref->id, &e.env, &eb) == 0)
+		rc = fn(&e, arg);
+	else if (errno != ENOENT && problem != NULL)
+		problem(queue_name(ref->queue), ref->id, eb.msg, arg);
+	envelope_fini(&e.env);
+	return rc;
+}
+
+int
+queue_walk(const char *queue_dir, queue_walk_fn fn,
+    queue_problem_fn problem, void *arg, struct errbuf *eb)
+{
+	int dirfds[QUEUE_HOLD + 1], q, rc = 0;
+	char path[QUEUE_PATH_MAX];
+	struct queue_ref *refs = NULL;
+	size_t n = 0, cap = 0, i;
+
+	for (q = 0; q <= QUEUE_HOLD; q++)
+		dirfds[q] = -1;
+	for (q = 0; q <= QUEUE_HOLD && rc == 0; q++) {
+		snprintf(path, sizeof(path), "%s/%s", queue_dir,
+		    queue_names[q]);
+		dirfds[q] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dirfds[q] < 0)
+			rc = errbuf_errno(eb, errno, "open %s", path);
+		else
+			rc = queue_list_dir(dirfds[q], (enum queue_name)q,
+			    &refs, &n, &cap, eb);
+	}
+	if (rc == 0) {
+		qsort(refs, n, sizeof(*refs), queue_cmp_ref);
+		for (i = 0; i < n && rc == 0; i++)
+			rc = queue_visit(&refs[i], dirfds[refs[i].queue], fn,
+			    problem, arg);
+	}
+	for (q = 0; q <= QUEUE_HOLD; q++)
+		if (dirfds[q] >= 0)
+			close(dirfds[q]);
+	free(refs);
+	return rc;
+}

@@ -1,0 +1,131 @@
+/*
+ * queue: the queue directory — its layout, queue IDs, the durable
+ * commit of new files, and reading what is queued.
+ *
+ * Layout under queue_dir (modes for a root install; a user-owned queue
+ * uses 0700 throughout):
+ *
+ *	maildrop/  1730 tern:terndrop  written by the setgid sendmail,
+ *	                               which may create files but not list
+ *	                               or read the directory
+ *	incoming/ active/ deferred/ hold/ corrupt/   0700 tern
+ *	public/    0710 tern:terndrop  ternd's trigger socket
+ *
+ * Only this module knows paths inside queue_dir.  A file's name is its
+ * queue ID; it appears under that name only once it is complete (a
+ * temporary "tmp.ID" is written, fsynced, renamed without replacing
+ * anything, and the directory fsynced).  Readers ignore "tmp." files.
+ */
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "envelope.h"
+#include "errbuf.h"
+
+enum queue_name {
+	QUEUE_MAILDROP,
+	QUEUE_INCOMING,
+	QUEUE_ACTIVE,
+	QUEUE_DEFERRED,
+	QUEUE_HOLD,
+	QUEUE_CORRUPT,
+	QUEUE_NQUEUES,
+};
+
+/* 13 hex digits of arrival time in microseconds, then 6 of the process
+ * ID: unique across processes, and sorting by ID sorts by arrival. */
+#define QUEUE_ID_LEN 19
+#define QUEUE_PATH_MAX 4096
+
+/* Directory name of a queue ("maildrop"...). */
+const char *queue_name(enum queue_name q);
+
+/* Make a new queue ID for a message arriving at now_us; IDs made by
+ * one process are strictly increasing. */
+void queue_make_id(int64_t now_us, char id[QUEUE_ID_LEN + 1]);
+
+/* True when s is a well-formed queue ID. */
+bool queue_id_valid(const char *s);
+
+/* Arrival time (microseconds) encoded in a valid queue ID. */
+int64_t queue_id_time(const char *id);
+
+/*
+ * Create queue_dir and its subdirectories where missing, with the
+ * modes of a user-owned queue.  Existing directories are left alone.
+ * Returns 0 or -1 with eb naming the directory.
+ */
+int queue_setup(const char *queue_dir, struct errbuf *eb);
+
+/* A file being written into a queue. */
+struct queue_file {
+	int fd;
+	char id[QUEUE_ID_LEN + 1];
+	char dir[QUEUE_PATH_MAX];
+	char tmp[QUEUE_PATH_MAX + 32];
+	char final[QUEUE_PATH_MAX + 32];
+};
+
+/*
+ * Start a new file in queue q: a fresh ID and an exclusive temporary
+ * file with exactly the given mode.  Returns 0 or -1 with eb set (and
+ * eb->code a sysexits code: 73 for permissions, 75 for a full disk).
+ */
+int queue_file_create(const char *queue_dir, enum queue_name q,
+    mode_t mode, int64_t now_us, struct queue_file *qf, struct errbuf *eb);
+
+/* Append n bytes.  Returns 0 or -1 with eb set. */
+int queue_file_write(struct queue_file *qf, const void *p, size_t n,
+    struct errbuf *eb);
+
+/*
+ * Make the file durable and visible: fsync, close, rename to its ID
+ * (never replacing a file; a clash picks a new ID), fsync the
+ * directory.  On success qf->id is the final ID.  On failure nothing
+ * is left behind.  Returns 0 or -1 with eb set.
+ */
+int queue_file_commit(struct queue_file *qf, int64_t now_us,
+    struct errbuf *eb);
+
+/* Throw away an uncommitted file (safe to call twice). */
+void queue_file_abort(struct queue_file *qf);
+
+/* One queued message, as listed by queue_walk. */
+struct queue_entry {
+	char id[QUEUE_ID_LEN + 1];
+	enum queue_name queue;
+	struct envelope env;
+};
+
+/* Called for each message in arrival order; a non-zero return stops
+ * the walk and is returned by queue_walk. */
+typedef int (*queue_walk_fn)(const struct queue_entry *e, void *arg);
+
+/* Called for each file that cannot be read or is malformed (the walk
+ * goes on). */
+typedef void (*queue_problem_fn)(const char *queue, const char *name,
+    const char *msg, void *arg);
+
+/*
+ * Visit every message in maildrop, incoming, active, deferred and hold,
+ * in arrival order.  A directory that cannot be listed is an error
+ * (-1 with eb set, before anything is visited).
+ */
+int queue_walk(const char *queue_dir, queue_walk_fn fn,
+    queue_problem_fn problem, void *arg, struct errbuf *eb);
+
+/*
+ * Read the envelope of the file name in directory fd dirfd; for files
+ * that carry the message too, check that the data is complete and ends
+ * with the trailer.  Returns 0, or -1 with eb set (errno ENOENT when
+ * the file went away).
+ */
+int queue_read_envelope(int dirfd, const char *name, struct envelope *env,
+    struct errbuf *eb);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * str: small string helpers that libc lacks.
+ */
+#ifndef TERN_STR_H
+#define TERN_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copy src into dst of size dstsize, always NUL-terminating.
+ * Returns strlen(src); truncation happened when it is >= dstsize. */
+size_t str_lcpy(char *dst, const char *src, size_t dstsize);
+
+/* strdup that aborts the program on allocation failure: used only for
+ * small strings in start-up paths where no recovery is possible. */
+char *str_xdup(const char *s);
+
+/* Trim ASCII whitespace at both ends, in place; returns s. */
+char *str_trim(char *s);
+
+/* Case-insensitive ASCII comparison of s against the n-byte name. */
+bool str_ieq_n(const char *s, const char *name, size_t n);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates,
+ * or code points past U+10FFFF). */
+bool str_utf8_valid(const char *s, size_t len);
+
+/* True when s[0..len) holds a byte >= 0x80. */
+bool str_has_8bit(const char *s, size_t len);
+
+/* Number of UTF-8 characters in s (bytes that do not start a character
+ * are not counted). */
+size_t str_utf8_chars(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,595 @@
+/*
+ * submit: the sendmail data path — read, check, complete the headers,
+ * collect recipients, commit to maildrop (see submit.h).
+ *
+ * The whole message is held in memory, bounded by max_message_size:
+ * headers must be seen in full before anything is written (-t, Bcc
+ * removal, added fields), and a maildrop file is written once, in
+ * order, so a crash can only ever leave a "tmp." file behind.
+ * Recipients are kept as given (unqualified names included): aliases
+ * and origin are applied by ternd when it picks the file up, so a
+ * change of either takes effect for mail already in maildrop.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "envelope.h"
+#include "header.h"
+#include "log.h"
+#include "rfc2047.h"
+#include "str.h"
+#include "submit.h"
+
+#define SUBMIT_CHUNK 65536
+#define SUBMIT_WRITE_CHUNK 65536
+
+struct submit_msg {
+	struct buf text;       /* the message, LF line ends */
+	struct header_block hb;
+	struct envelope env;
+	struct buf added;      /* header fields tern adds */
+	int64_t now_us;
+};
+
+/* ---------------------------------------------------------------- input */
+
+struct submit_reader {
+	struct buf *out;
+	bool dot_ends;
+	bool done;
+	size_t lineno;
+	uint64_t limit;
+};
+
+/* One input line without its LF (and without the CR of a CRLF). */
+static int
+submit_line(struct submit_reader *r, const char *line, size_t n,
+    struct errbuf *eb)
+{
+	r->lineno++;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (r->lineno == 1 && n >= 5 && memcmp(line, "From ", 5) == 0)
+		return 0; /* an mbox separator, not a header */
+	if (r->dot_ends && n == 1 && line[0] == '.') {
+		r->done = true;
+		return 0;
+	}
+	if (memchr(line, '\0', n) != NULL)
+		return errbuf_setc(eb, EX_DATAERR, "line %zu of the message "
+		    "holds a NUL byte; binary data must be MIME-encoded "
+		    "(base64) before it is mailed", r->lineno);
+	if (buf_append(r->out, line, n) < 0 || buf_putc(r->out, '\n') < 0) {
+		if (errno == EMSGSIZE)
+			return errbuf_setc(eb, EX_DATAERR, "the message is "
+			    "larger than max_message_size (%llu bytes)",
+			    (unsigned long long)r->limit);
+		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory reading "
+		    "the message");
+	}
+	return 0;
+}
+
+/* Consume the complete lines at the start of raw; keep the rest. */
+static int
+submit_lines(struct submit_reader *r, struct buf *raw, bool eof,
+    struct errbuf *eb)
+{
+	size_t pos = 0, n;
+	const char *nl;
+
+	while (!r->done && pos < raw->len) {
+		nl = memchr(raw->data + pos, '\n', raw->len - pos);
+		if (nl == NULL && !eof)
+			break;
+		n = nl ? (size_t)(nl - raw->data) - pos : raw->len - pos;
+		if (submit_line(r, raw->data + pos, n, eb) < 0)
+			return -1;
+		pos += n + (nl != NULL);
+	}
+	memmove(raw->data, raw->data + pos, raw->len - pos);
+	raw->len -= pos;
+	return 0;
+}
+
+static int
+submit_read(int fd, bool dot_ends, uint64_t limit, struct buf *out,
+    struct errbuf *eb)
+{
+	struct submit_reader r = { out, dot_ends, false, 0, limit };
+	struct buf raw;
+	size_t want;
+	ssize_t n;
+	int rc = 0;
+
+	/* A line may be as long as the message, plus its CR and LF. */
+	buf_init(&raw, (size_t)limit + 2);
+	while (rc == 0 && !r.done) {
+		want = raw.limit - raw.len < SUBMIT_CHUNK ?
+		    raw.limit - raw.len : SUBMIT_CHUNK;
+		if (want == 0) {
+			rc = errbuf_setc(eb, EX_DATAERR, "the message is larger "
+			    "than max_message_size (%llu bytes)",
+			    (unsigned long long)limit);
+			break;
+		}
+		if (buf_reserve(&raw, want) < 0) {
+			rc = errbuf_setc(eb, EX_TEMPFAIL, "out of memory "
+			    "reading the message");
+			break;
+		}
+		n = read(fd, raw.data + raw.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = errbuf_errno(eb, errno, "read the message from "
+			    "standard input");
+			eb->code = EX_IOERR;
+			break;
+		}
+		raw.len += (size_t)n;
+		rc = submit_lines(&r, &raw, n == 0, eb);
+		if (n == 0)
+			break;
+	}
+	buf_fini(&raw);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- recipients */
+
+/* The set of recipients so far, so each is queued once (Postfix's
+ * duplicate elimination); addresses compare case-insensitively. */
+struct submit_seen {
+	char **slot;
+	size_t cap;
+	size_t n;
+};
+
+static uint64_t
+submit_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) *
+		    1099511628211ULL;
+	}
+	return h;
+}
+
+static int
+submit_seen_grow(struct submit_seen *set)
+{
+	struct submit_seen bigger;
+	size_t i, j;
+
+	bigger.cap = set->cap ? set->cap * 2 : 64;
+	bigger.n = set->n;
+	if ((bigger.slot = calloc(bigger.cap, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < set->cap; i++) {
+		if (set->slot[i] == NULL)
+			continue;
+		j = submit_hash(set->slot[i]) & (bigger.cap - 1);
+		while (bigger.slot[j] != NULL)
+			j = (j + 1) & (bigger.cap - 1);
+		bigger.slot[j] = set->slot[i];
+	}
+	free(set->slot);
+	*set = bigger;
+	return 0;
+}
+
+/* Returns 1 when s is new (the set keeps the pointer), 0 when seen,
+ * -1 on allocation failure. */
+static int
+submit_seen_add(struct submit_seen *set, char *s)
+{
+	size_t j;
+
+	if ((set->n + 1) * 2 > set->cap && submit_seen_grow(set) < 0)
+		return -1;
+	j = submit_hash(s) & (set->cap - 1);
+	for (; set->slot[j] != NULL; j = (j + 1) & (set->cap - 1))
+		if (strcasecmp(set->slot[j], s) == 0)
+			return 0;
+	set->slot[j] = s;
+	set->n++;
+	return 1;
+}
+
+static int
+submit_add_rcpt(struct envelope *env, struct submit_seen *seen,
+    const struct addr *a, unsigned notify, const char *where,
+    struct errbuf *eb)
+{
+	struct envelope_rcpt *r;
+	int fresh;
+
+	if (a->spec[0] == '\0')
+		return errbuf_setc(eb, EX_NOUSER, "%s: the null address <> "
+		    "cannot be a recipient", where);
+	if (a->utf8)
+		env->smtputf8 = true;
+	if ((r = envelope_add_rcpt(env, a->spec)) == NULL)
+		return errbuf_setc(eb, env->nrcpts >= ENVELOPE_MAX_RCPTS ?
+		    EX_DATAERR : EX_TEMPFAIL, "%s: too many recipients (at "
+		    "most %d)", where, ENVELOPE_MAX_RCPTS);
+	if ((fresh = submit_seen_add(seen, r->addr)) < 0)
+		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+	if (fresh == 0) {
+		/* A duplicate: take it back. */
+		free(r->addr);
+		env->nrcpts--;
+		return 0;
+	}
+	r->notify = notify;
+	return 0;
+}
+
+/* Parse an address list (a header value or a command-line argument)
+ * and add every mailbox in it. */
+static int
+submit_add_list(struct envelope *env, struct submit_seen *seen,
+    const char *text, size_t len, unsigned notify, const char *where,
+    struct errbuf *eb)
+{
+	struct addr_list list;
+	struct errbuf perr;
+	size_t i;
+	int rc = 0;
+
+	addr_list_init(&list);
+	errbuf_clear(&perr);
+	if (addr_parse_list(text, len, &list, &perr) < 0)
+		rc = errbuf_setc(eb, EX_NOUSER, "%s: cannot parse the address "
+		    "'%.200s': %s", where, text, perr.msg);
+	for (i = 0; rc == 0 && i < list.n; i++)
+		rc = submit_add_rcpt(env, seen, &list.v[i], notify, where, eb);
+	addr_list_free(&list);
+	return rc;
+}
+
+/* -t: recipients from To, Cc and Bcc, or from their Resent-* forms
+ * when the message has any (it is being resent). */
+static int
+submit_extract(struct submit_msg *m, struct submit_seen *seen,
+    unsigned notify, struct errbuf *eb)
+{
+	static const char *const plain[] = { "To", "Cc", "Bcc", NULL };
+	static const char *const resent[] = { "Resent-To", "Resent-Cc",
+		"Resent-Bcc", NULL };
+	const char *const *names = plain;
+	struct buf value;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; resent[i] != NULL; i++)
+		if (header_find(&m->hb, resent[i], 0) >= 0)
+			names = resent;
+	buf_init(&value, 0);
+	for (i = 0; i < m->hb.n && rc == 0; i++) {
+		const char *const *nm;
+		for (nm = names; *nm != NULL; nm++)
+			if (header_is(&m->hb.v[i], *nm))
+				break;
+		if (*nm == NULL)
+			continue;
+		buf_reset(&value);
+		if (header_unfold_value(&m->hb.v[i], &value) < 0)
+			rc = errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+		else if (value.len > 0)
+			rc = submit_add_list(&m->env, seen, value.data,
+			    value.len, notify, *nm, eb);
+	}
+	buf_fini(&value);
+	return rc;
+}
+
+static int
+submit_recipients(const struct submit_opts *o, struct submit_msg *m,
+    struct errbuf *eb)
+{
+	struct submit_seen seen = { NULL, 0, 0 };
+	int i, rc = 0;
+
+	if (o->extract)
+		rc = submit_extract(m, &seen, o->notify, eb);
+	for (i = 0; rc == 0 && i < o->nrcpts; i++)
+		rc = submit_add_list(&m->env, &seen, o->rcpts[i],
+		    strlen(o->rcpts[i]), o->notify, "recipient", eb);
+	free(seen.slot);
+	if (rc == 0 && m->env.nrcpts == 0)
+		rc = errbuf_setc(eb, o->extract ? EX_DATAERR : EX_USAGE,
+		    o->extract ? "no recipient addresses found in the To, Cc "
+		    "or Bcc headers" : "no recipients: name them on the "
+		    "command line or use -t to take them from the headers");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- headers */
+
+static int
+submit_sender(const struct submit_opts *o, struct envelope *env,
+    struct errbuf *eb)
+{
+	struct addr a;
+	struct errbuf perr;
+	char *spec;
+
+	if (o->sender == NULL) {
+		spec = addr_make_spec(o->login, o->cfg->origin);
+		if (spec == NULL)
+			return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+		env->sender = spec;
+		env->smtputf8 |= str_has_8bit(spec, strlen(spec));
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	errbuf_clear(&perr);
+	if (addr_parse_one(o->sender, true, &a, &perr) < 0) {
+		addr_free(&a);
+		return errbuf_setc(eb, EX_USAGE, "-f: cannot parse the sender "
+		    "address '%.200s': %s", o->sender, perr.msg);
+	}
+	env->sender = a.spec;
+	env->smtputf8 |= a.utf8;
+	a.spec = NULL;
+	addr_free(&a);
+	return 0;
+}
+
+/* The From field tern adds: "Full Name <login@origin>". */
+static int
+submit_add_from(const struct submit_opts *o, struct buf *out)
+{
+	const char *name = o->full_name;
+	char gecos[256];
+	char *spec;
+	int rc;
+
+	if (name == NULL && o->gecos != NULL) {
+		/* The full name is the first comma-separated GECOS field. */
+		snprintf(gecos, sizeof(gecos), "%.*s",
+		    (int)strcspn(o->gecos, ","), o->gecos);
+		name = gecos;
+	}
+	if ((spec = addr_make_spec(o->login, o->cfg->origin)) == NULL)
+		return -1;
+	rc = buf_puts(out, "From: ");
+	if (rc == 0 && name != NULL && name[0] != '\0' &&
+	    str_utf8_valid(name, strlen(name)))
+		rc = rfc2047_encode_phrase(name, 6, out) < 0 ||
+		    buf_puts(out, " <") < 0 || buf_puts(out, spec) < 0 ||
+		    buf_puts(out, ">\n") < 0 ? -1 : 0;
+	else if (rc == 0)
+		rc = buf_puts(out, spec) < 0 || buf_putc(out, '\n') < 0 ? -1 : 0;
+	free(spec);
+	return rc;
+}
+
+/* Add the fields a message must have and lacks (RFC 5322 section 3.6). */
+static int
+submit_complete_headers(const struct submit_opts *o, struct submit_msg *m,
+    const char *id)
+{
+	struct buf *out = &m->added;
+	time_t now = (time_t)(m->now_us / 1000000);
+	char date[64], stamp[32];
+	struct tm tm;
+	int rc = 0;
+
+	if (header_find(&m->hb, "From", 0) < 0)
+		rc |= submit_add_from(o, out);
+	if (header_find(&m->hb, "Date", 0) < 0) {
+		header_format_date(now, date, sizeof(date));
+		rc |= buf_printf(out, "Date: %s\n", date);
+	}
+	if (header_find(&m->hb, "Message-ID", 0) < 0) {
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+		rc |= buf_printf(out, "Message-ID: <%s.%s@%s>\n", stamp, id,
+		    o->cfg->hostname);
+	}
+	if (header_find(&m->hb, "To", 0) < 0 &&
+	    header_find(&m->hb, "Cc", 0) < 0 &&
+	    header_find(&m->hb, "Bcc", 0) < 0)
+		rc |= buf_puts(out, "To: undisclosed-recipients:;\n");
+	return rc ? -1 : 0;
+}
+
+/* Bcc must not reach any recipient (RFC 5322 section 3.6.3). */
+static void
+submit_remove_bcc(struct header_block *hb)
+{
+	size_t i;
+
+	for (i = 0; i < hb->n; i++)
+		if (header_is(&hb->v[i], "Bcc") ||
+		    header_is(&hb->v[i], "Resent-Bcc"))
+			hb->v[i].removed = true;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* Buffered writes into the queue file. */
+struct submit_out {
+	struct queue_file *qf;
+	struct buf pending;
+};
+
+static int
+submit_flush(struct submit_out *w, struct errbuf *eb)
+{
+	if (w->pending.len > 0 &&
+	    queue_file_write(w->qf, w->pending.data, w->pending.len, eb) < 0)
+		return -1;
+	buf_reset(&w->pending);
+	return 0;
+}
+
+static int
+submit_put(struct submit_out *w, const void *p, size_t n, struct errbuf *eb)
+{
+	if (n >= SUBMIT_WRITE_CHUNK) {
+		if (submit_flush(w, eb) < 0)
+			return -1;
+		return queue_file_write(w->qf, p, n, eb);
+	}
+	if (w->pending.len + n > SUBMIT_WRITE_CHUNK && submit_flush(w, eb) < 0)
+		return -1;
+	if (buf_append(&w->pending, p, n) < 0)
+		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+	return 0;
+}
+
+/* Bytes of the message as it will be queued. */
+static uint64_t
+submit_data_len(const struct submit_msg *m)
+{
+	uint64_t n = m->added.len + 1 + (m->text.len - m->hb.body_off);
+	size_t i;
+
+	for (i = 0; i < m->hb.n; i++)
+		if (!m->hb.v[i].removed)
+			n += m->hb.v[i].len;
+	return n;
+}
+
+static int
+submit_write(struct submit_msg *m, struct queue_file *qf, uint64_t dlen,
+    struct errbuf *eb)
+{
+	struct submit_out w = { qf, { NULL, 0, 0, 0 } };
+	struct buf env;
+	size_t i;
+	int rc;
+
+	buf_init(&env, 0);
+	rc = envelope_encode(&m->env, &env) < 0 ||
+	    buf_printf(&env, "data: %llu\n", (unsigned long long)dlen) < 0 ?
+	    errbuf_setc(eb, EX_TEMPFAIL, "out of memory") : 0;
+	if (rc == 0)
+		rc = submit_put(&w, env.data, env.len, eb);
+	buf_fini(&env);
+	for (i = 0; rc == 0 && i < m->hb.n; i++)
+		if (!m->hb.v[i].removed)
+			rc = submit_put(&w, m->hb.v[i].text, m->hb.v[i].len,
+			    eb);
+	if (rc == 0)
+		rc = submit_put(&w, m->added.data, m->added.len, eb);
+	if (rc == 0)
+		rc = submit_put(&w, "\n", 1, eb);
+	if (rc == 0)
+		rc = submit_put(&w, m->text.data + m->hb.body_off,
+		    m->text.len - m->hb.body_off, eb);
+	if (rc == 0)
+		rc = submit_put(&w, ENVELOPE_TRAILER, ENVELOPE_TRAILER_LEN, eb);
+	if (rc == 0)
+		rc = submit_flush(&w, eb);
+	buf_fini(&w.pending);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- main path */
+
+static int
+submit_envelope(const struct submit_opts *o, struct submit_msg *m,
+    struct errbuf *eb)
+{
+	struct envelope *env = &m->env;
+
+	env->arrival_us = m->now_us;
+	env->uid = o->uid;
+	env->ret = o->ret;
+	env->body = o->body == ENVELOPE_BODY_8BITMIME ||
+	    str_has_8bit(m->text.data, m->text.len) ?
+	    ENVELOPE_BODY_8BITMIME : ENVELOPE_BODY_7BIT;
+	if (o->envid != NULL && (env->envid = strdup(o->envid)) == NULL)
+		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+	if (submit_sender(o, env, eb) < 0)
+		return -1;
+	return submit_recipients(o, m, eb);
+}
+
+static int
+submit_store(const struct submit_opts *o, struct submit_msg *m,
+    char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
+{
+	struct queue_file qf;
+	uint64_t dlen;
+
+	if (queue_file_create(o->cfg->queue_dir, QUEUE_MAILDROP,
+	    o->file_mode, m->now_us, &qf, eb) < 0)
+		return errbuf_prefix(eb, "cannot queue the message");
+	if (submit_complete_headers(o, m, qf.id) < 0) {
+		queue_file_abort(&qf);
+		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
+	}
+	dlen = submit_data_len(m);
+	if (dlen > o->cfg->max_message_size) {
+		queue_file_abort(&qf);
+		return errbuf_setc(eb, EX_DATAERR, "the message is larger than "
+		    "max_message_size (%llu bytes)",
+		    (unsigned long long)o->cfg->max_message_size);
+	}
+	m->env.size = dlen;
+	if (submit_write(m, &qf, dlen, eb) < 0 ||
+	    queue_file_commit(&qf, m->now_us, eb) < 0) {
+		queue_file_abort(&qf);
+		return errbuf_prefix(eb, "cannot queue the message");
+	}
+	memcpy(id, qf.id, QUEUE_ID_LEN + 1);
+	return 0;
+}
+
+int
+submit_message(const struct submit_opts *o, int in_fd,
+    char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
+{
+	struct submit_msg m;
+	struct timeval tv;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	buf_init(&m.text, (size_t)o->cfg->max_message_size);
+	buf_init(&m.added, 0);
+	header_block_init(&m.hb);
+	envelope_init(&m.env);
+	gettimeofday(&tv, NULL);
+	m.now_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+
+	rc = submit_read(in_fd, o->dot_ends, o->cfg->max_message_size,
+	    &m.text, eb);
+	if (rc == 0)
+		rc = header_parse(m.text.data ? m.text.data : "", m.text.len,
+		    &m.hb, eb);
+	if (rc == 0)
+		rc = submit_envelope(o, &m, eb);
+	if (rc == 0) {
+		submit_remove_bcc(&m.hb);
+		rc = submit_store(o, &m, id, eb);
+	}
+	if (rc == 0)
+		log_msg(LOG_INFO, "%s: uid=%ld from=<%s>, size=%llu, nrcpt=%zu "
+		    "(queued in maildrop)", id, o->uid, m.env.sender,
+		    (unsigned long long)m.env.size, m.env.nrcpts);
+	envelope_fini(&m.env);
+	header_block_fini(&m.hb);
+	buf_fini(&m.added);
+	buf_fini(&m.text);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * submit: turn what a program hands to sendmail into a maildrop file.
+ *
+ * Reads the message (LF or CRLF lines, optional leading "From " line,
+ * the -i dot rule), rejects what cannot be mail (NUL bytes, over
+ * max_message_size), collects recipients (command line and, with -t,
+ * To/Cc/Bcc or their Resent-* forms), removes Bcc, adds missing From,
+ * Date, Message-ID and To, and commits envelope plus message durably
+ * into maildrop.  Returns only after the file and its directory are
+ * fsynced; on any failure nothing is left in the queue.
+ */
+#ifndef TERN_SUBMIT_H
+#define TERN_SUBMIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "errbuf.h"
+#include "queue.h"
+
+struct submit_opts {
+	const struct config *cfg;
+	bool extract;          /* -t */
+	bool dot_ends;         /* without -i: a lone "." ends the message */
+	const char *sender;    /* -f/-r as given, or NULL */
+	const char *full_name; /* -F, or NULL */
+	unsigned notify;       /* -N as ENVELOPE_NOTIFY_* bits, 0: unset */
+	int ret;               /* -R: enum envelope_ret */
+	const char *envid;     /* -V, or NULL */
+	int body;              /* -B: enum envelope_body, or -1 */
+	char *const *rcpts;    /* command-line recipients */
+	int nrcpts;
+	long uid;              /* submitting user */
+	const char *login;     /* their login name */
+	const char *gecos;     /* their full name from passwd, or NULL */
+	mode_t file_mode;      /* of the maildrop file */
+};
+
+/*
+ * Read the message from in_fd and queue it.  On success id receives
+ * the queue ID.  Returns 0, or -1 with eb set and eb->code a sysexits.h
+ * code (64 usage, 65 bad or too large input, 67 unparseable recipient,
+ * 73/74 queue not writable / I/O error, 75 temporary).
+ */
+int submit_message(const struct submit_opts *o, int in_fd,
+    char id[QUEUE_ID_LEN + 1], struct errbuf *eb);
+
+#endif

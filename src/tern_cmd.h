@@ -1,0 +1,18 @@
+/*
+ * tern_cmd: the subcommands of the admin tool.  Each takes the loaded
+ * config and its own arguments (argv[0] is the subcommand name) and
+ * returns a sysexits.h code.
+ */
+#ifndef TERN_TERN_CMD_H
+#define TERN_TERN_CMD_H
+
+#include "config.h"
+
+/* tern queue [--json] */
+int tern_cmd_queue(const struct config *cfg, int argc, char **argv);
+
+/* tern check: the config was loaded by the caller with every error
+ * already printed; this adds the checks that need more than syntax. */
+int tern_cmd_check(const struct config *cfg, int argc, char **argv);
+
+#endif
