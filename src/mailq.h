@@ -3,14 +3,19 @@
  * who read "mailq" output keep working:
  *
  *	-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
- *	0192A3B4C5D6E0012AB*    4211 Sun Nov 22 10:00:00  alice@example.org
+ *	660D3BD90055B0070F2*    4211 Sun Nov 22 01:53:14  alice@example.org
  *	                                         bob@example.com
  *
- *	-- 5 Kbytes in 1 Request.
+ *	-- 4 Kbytes in 1 Request.
  *
- * The character after the ID is '*' for active, '!' for hold and blank
- * otherwise; a deferred recipient's last error is shown in parentheses
- * above it.  An empty queue prints "Mail queue is empty".
+ * The ID is followed by '*' for active and '!' for hold mail; sizes and
+ * times keep Postfix's columns (tern's IDs are longer than Postfix's
+ * short ones, which shifts the rest of that line, as in Postfix when a
+ * status character fills the ID column); recipients start in column 42.
+ * A deferred recipient's last error is shown in parentheses above it,
+ * right-aligned, when it differs from the previous recipient's.
+ * Kbytes is the total size divided by 1024, rounded down.  An empty
+ * queue prints "Mail queue is empty".
  */
 #ifndef TERN_MAILQ_H
 #define TERN_MAILQ_H
