@@ -444,7 +444,7 @@ addr_domain_error(struct addr_parser *p, size_t at)
 	if (c == '.')
 		return errbuf_set(p->eb, "empty label in domain at offset %zu",
 		    p->pos);
-	if (c == -1 || c == ',' || c == ';' || c == '>') {
+	if (c == -1 || c == ',' || c == ';' || c == '>' || c == ':') {
 		if (p->domain.len == 0)
 			return errbuf_set(p->eb, "empty domain after '@' at "
 			    "offset %zu", at);
@@ -504,6 +504,18 @@ addr_domain(struct addr_parser *p)
 
 /* ---------------------------------------------------------------- mailbox */
 
+/* Skip the commas (and CFWS) that obs-domain-list allows anywhere. */
+static int
+addr_skip_commas(struct addr_parser *p)
+{
+	while (addr_peek(p) == ',') {
+		p->pos++;
+		if (addr_skip_cfws(p, NULL, NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* An obsolete source route at pos ("@a,@b:"); it is read and dropped,
  * as RFC 5321 says routes are to be ignored. */
 static int
@@ -511,16 +523,18 @@ addr_route(struct addr_parser *p)
 {
 	int c;
 
+	if (addr_skip_commas(p) == -1)
+		return -1;
 	for (;;) {
+		if (addr_peek(p) != '@')
+			return errbuf_set(p->eb, "bad source route at offset "
+			    "%zu (expected '@')", p->pos);
 		p->pos++;
-		if (addr_domain(p) == -1 || addr_skip_cfws(p, NULL, NULL) == -1)
+		if (addr_domain(p) == -1 ||
+		    addr_skip_cfws(p, NULL, NULL) == -1 ||
+		    addr_skip_commas(p) == -1)
 			return -1;
-		while ((c = addr_peek(p)) == ',') {
-			p->pos++;
-			if (addr_skip_cfws(p, NULL, NULL) == -1)
-				return -1;
-		}
-		if (c == ':') {
+		if ((c = addr_peek(p)) == ':') {
 			p->pos++;
 			return 0;
 		}
@@ -638,7 +652,7 @@ addr_angle(struct addr_parser *p, bool *null, bool *has_domain)
 	if (c == '>')
 		return errbuf_set(p->eb, "empty address <> at offset %zu",
 		    open);
-	if (c == '@' && addr_route(p) == -1)
+	if ((c == '@' || c == ',') && addr_route(p) == -1)
 		return -1;
 	if (addr_words(p, &w) == -1)
 		return -1;
@@ -662,8 +676,8 @@ addr_angle(struct addr_parser *p, bool *null, bool *has_domain)
 		return errbuf_set(p->eb, "unterminated angle address at "
 		    "offset %zu", open);
 	if (c == '@')
-		return errbuf_set(p->eb, "unexpected '@' at offset %zu",
-		    p->pos);
+		return errbuf_set(p->eb, "unexpected second '@' at offset "
+		    "%zu", p->pos);
 	return errbuf_set(p->eb, "expected '>' at offset %zu", p->pos);
 }
 
@@ -721,6 +735,9 @@ addr_unexpected(struct addr_parser *p)
 {
 	int c = addr_peek(p);
 
+	if (c == '@')
+		return errbuf_set(p->eb, "unexpected second '@' at offset "
+		    "%zu", p->pos);
 	if (c == ';')
 		return errbuf_set(p->eb, "';' outside a group at offset %zu",
 		    p->pos);

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,20 +284,10 @@ static int
 sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
 {
 	char id[QUEUE_ID_LEN + 1];
-	struct passwd *pw;
 	struct errbuf eb;
-	char login[64];
 
-	pw = getpwuid(getuid());
-	if (pw != NULL)
-		snprintf(login, sizeof(login), "%s", pw->pw_name);
-	else
-		snprintf(login, sizeof(login), "uid%ld", (long)getuid());
 	a->sub.cfg = cfg;
 	a->sub.uid = (long)getuid();
-	a->sub.login = login;
-	a->sub.gecos = pw != NULL && pw->pw_gecos != NULL ? pw->pw_gecos :
-	    NULL;
 	a->sub.file_mode = getegid() != getgid() ? 0640 : 0600;
 	sendmail_setup_queue(cfg);
 	errbuf_clear(&eb);

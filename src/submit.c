@@ -13,6 +13,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,22 @@
 #define SUBMIT_CHUNK 65536
 #define SUBMIT_WRITE_CHUNK 65536
 
+/* The submitting user's login and full name.  Looked up on first use
+ * only: a passwd lookup may go through NSS (nscd, LDAP) and costs more
+ * than the rest of a submission when -f and From are given. */
+struct submit_user {
+	bool looked_up;
+	char login[64];
+	char gecos[256];
+};
+
 struct submit_msg {
 	struct buf text;       /* the message, LF line ends */
 	struct header_block hb;
 	struct envelope env;
 	struct buf added;      /* header fields tern adds */
 	int64_t now_us;
+	struct submit_user user;
 };
 
 /* ---------------------------------------------------------------- input */
@@ -322,16 +333,39 @@ submit_recipients(const struct submit_opts *o, struct submit_msg *m,
 
 /* ---------------------------------------------------------------- headers */
 
+static const struct submit_user *
+submit_user(const struct submit_opts *o, struct submit_user *u)
+{
+	struct passwd *pw;
+
+	if (u->looked_up)
+		return u;
+	u->looked_up = true;
+	pw = getpwuid((uid_t)o->uid);
+	if (pw != NULL) {
+		snprintf(u->login, sizeof(u->login), "%s", pw->pw_name);
+		/* The full name is the first comma-separated GECOS field. */
+		snprintf(u->gecos, sizeof(u->gecos), "%.*s",
+		    (int)strcspn(pw->pw_gecos ? pw->pw_gecos : "", ","),
+		    pw->pw_gecos ? pw->pw_gecos : "");
+	} else {
+		snprintf(u->login, sizeof(u->login), "uid%ld", o->uid);
+	}
+	return u;
+}
+
 static int
-submit_sender(const struct submit_opts *o, struct envelope *env,
+submit_sender(const struct submit_opts *o, struct submit_msg *m,
     struct errbuf *eb)
 {
-	struct addr a;
+	struct envelope *env = &m->env;
 	struct errbuf perr;
+	struct addr a;
 	char *spec;
 
 	if (o->sender == NULL) {
-		spec = addr_make_spec(o->login, o->cfg->origin);
+		spec = addr_make_spec(submit_user(o, &m->user)->login,
+		    o->cfg->origin);
 		if (spec == NULL)
 			return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
 		env->sender = spec;
@@ -354,20 +388,15 @@ submit_sender(const struct submit_opts *o, struct envelope *env,
 
 /* The From field tern adds: "Full Name <login@origin>". */
 static int
-submit_add_from(const struct submit_opts *o, struct buf *out)
+submit_add_from(const struct submit_opts *o, struct submit_msg *m)
 {
-	const char *name = o->full_name;
-	char gecos[256];
+	const struct submit_user *u = submit_user(o, &m->user);
+	const char *name = o->full_name ? o->full_name : u->gecos;
+	struct buf *out = &m->added;
 	char *spec;
 	int rc;
 
-	if (name == NULL && o->gecos != NULL) {
-		/* The full name is the first comma-separated GECOS field. */
-		snprintf(gecos, sizeof(gecos), "%.*s",
-		    (int)strcspn(o->gecos, ","), o->gecos);
-		name = gecos;
-	}
-	if ((spec = addr_make_spec(o->login, o->cfg->origin)) == NULL)
+	if ((spec = addr_make_spec(u->login, o->cfg->origin)) == NULL)
 		return -1;
 	rc = buf_puts(out, "From: ");
 	if (rc == 0 && name != NULL && name[0] != '\0' &&
@@ -393,7 +422,7 @@ submit_complete_headers(const struct submit_opts *o, struct submit_msg *m,
 	int rc = 0;
 
 	if (header_find(&m->hb, "From", 0) < 0)
-		rc |= submit_add_from(o, out);
+		rc |= submit_add_from(o, m);
 	if (header_find(&m->hb, "Date", 0) < 0) {
 		header_format_date(now, date, sizeof(date));
 		rc |= buf_printf(out, "Date: %s\n", date);
@@ -520,7 +549,7 @@ submit_envelope(const struct submit_opts *o, struct submit_msg *m,
 	    ENVELOPE_BODY_8BITMIME : ENVELOPE_BODY_7BIT;
 	if (o->envid != NULL && (env->envid = strdup(o->envid)) == NULL)
 		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
-	if (submit_sender(o, env, eb) < 0)
+	if (submit_sender(o, m, eb) < 0)
 		return -1;
 	return submit_recipients(o, m, eb);
 }

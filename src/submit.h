@@ -31,9 +31,9 @@ struct submit_opts {
 	int body;              /* -B: enum envelope_body, or -1 */
 	char *const *rcpts;    /* command-line recipients */
 	int nrcpts;
-	long uid;              /* submitting user */
-	const char *login;     /* their login name */
-	const char *gecos;     /* their full name from passwd, or NULL */
+	long uid;              /* submitting user; their login name and
+				  GECOS full name are looked up only when
+				  a sender or From field must be made */
 	mode_t file_mode;      /* of the maildrop file */
 };
 
