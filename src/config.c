@@ -666,8 +666,9 @@ config_finish(struct config_parser *p)
 		config_finish_listen(p, &cfg->listens[i]);
 	for (i = 0; i < cfg->ndkims; i++)
 		config_finish_dkim(p, &cfg->dkims[i]);
-	qsort(cfg->relays, cfg->nrelays, sizeof(*cfg->relays),
-	    config_cmp_relay);
+	if (cfg->nrelays > 1)
+		qsort(cfg->relays, cfg->nrelays, sizeof(*cfg->relays),
+		    config_cmp_relay);
 	if (cfg->delivery < 0)
 		cfg->delivery = cfg->nrelays > 0 ? CONFIG_DELIVERY_RELAY :
 		    CONFIG_DELIVERY_DIRECT;
