@@ -16,7 +16,8 @@
  *    word decodes on its own.
  * Adjacent words in the same charset are joined before conversion:
  * broken encoders split multibyte characters across words, and joining
- * costs nothing for correct ones.
+ * costs nothing for correct ones.  The only state kept between calls is
+ * one cached iconv descriptor per thread (see rfc2047_iconv_get).
  */
 #include "autoconf.h"
 
