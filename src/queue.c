@@ -184,29 +184,48 @@ queue_file_publish(struct queue_file *qf, int64_t now_us,
 	    qf->dir);
 }
 
+/*
+ * Make the new directory entry durable.  The setgid sendmail may write
+ * into maildrop but not read it, so it cannot open the directory to
+ * fsync it; syncfs() on the file's own descriptor flushes the whole
+ * filesystem, the entry included, and needs no read permission.
+ */
+static int
+queue_sync_entry(struct queue_file *qf, struct errbuf *eb)
+{
+	if (fileio_fsync_dir(qf->dir, eb) == 0)
+		return 0;
+	if (eb->errnum != EACCES)
+		return -1;
+	if (syncfs(qf->fd) < 0)
+		return errbuf_errno(eb, errno, "syncfs %s", qf->final);
+	errbuf_clear(eb);
+	return 0;
+}
+
 int
 queue_file_commit(struct queue_file *qf, int64_t now_us,
     struct errbuf *eb)
 {
-	int fd = qf->fd;
-
-	if (fsync(fd) < 0) {
+	if (fsync(qf->fd) < 0) {
 		errbuf_errno(eb, errno, "fsync %s", qf->tmp);
-		goto fail;
-	}
-	qf->fd = -1;
-	if (close(fd) < 0) {
-		errbuf_errno(eb, errno, "close %s", qf->tmp);
 		goto fail;
 	}
 	if (queue_file_publish(qf, now_us, eb) < 0)
 		goto fail;
-	if (fileio_fsync_dir(qf->dir, eb) < 0) {
+	if (queue_sync_entry(qf, eb) < 0) {
 		/* Not durable, so not acknowledged: take it back. */
 		unlink(qf->final);
 		goto fail;
 	}
 	qf->tmp[0] = '\0';
+	if (close(qf->fd) < 0) {
+		qf->fd = -1;
+		errbuf_errno(eb, errno, "close %s", qf->final);
+		unlink(qf->final);
+		goto fail;
+	}
+	qf->fd = -1;
 	return 0;
 fail:
 	queue_file_abort(qf);

@@ -216,12 +216,25 @@ sendmail_config_report(const char *path, unsigned line, const char *msg,
 		fprintf(stderr, "%s: %s: %s\n", sendmail_prog, path, msg);
 }
 
-/* A config chosen by an ordinary user must not run with the drop
- * group's privilege: it could point queue_dir anywhere. */
-static int
-sendmail_privileges(bool explicit_config)
+/* A config file the user chose (-C or TERN_CONFIG) keeps the drop
+ * group's privilege only when root owns it and nobody else may change
+ * it: otherwise it could point queue_dir anywhere the group can write.
+ * Admins running several instances keep working; users lose the group
+ * and can still use a queue of their own. */
+static bool
+sendmail_config_trusted(const char *path)
 {
-	if (getegid() == getgid() || !explicit_config || getuid() == 0)
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == 0 && (st.st_mode & 022) == 0;
+}
+
+static int
+sendmail_privileges(const char *path, bool explicit_config)
+{
+	if (getegid() == getgid() || !explicit_config || getuid() == 0 ||
+	    sendmail_config_trusted(path))
 		return 0;
 	if (setgid(getgid()) < 0) {
 		fprintf(stderr, "%s: cannot drop group privileges: %s\n",
@@ -240,7 +253,7 @@ sendmail_load_config(const struct sendmail_args *a, int *rc)
 	bool explicit_config;
 
 	path = config_choose_path(a->config, &explicit_config);
-	if ((*rc = sendmail_privileges(explicit_config)) != 0)
+	if ((*rc = sendmail_privileges(path, explicit_config)) != 0)
 		return NULL;
 	errbuf_clear(&eb);
 	cfg = config_load(path, explicit_config, sendmail_config_report,
