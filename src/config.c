@@ -469,7 +469,7 @@ config_inspect_line(struct config_parser *p, const char *line, size_t n,
 		config_error(p, p->line, "the line holds a NUL byte");
 		return 0;
 	}
-	if (n >= (size_t)max - 1) {
+	if (n > (size_t)max - 1) {
 		config_error(p, p->line, "the line is longer than %d "
 		    "characters", max - 2);
 		return 0;

@@ -138,8 +138,9 @@ tern_cmd_queue(const struct config *cfg, int argc, char **argv)
 		if (eb.errnum == EACCES || eb.errnum == EPERM)
 			fprintf(stderr, "tern: run as root or as the queue's "
 			    "owner\n");
-		return eb.errnum == ENOENT ? EX_CONFIG : eb.errnum == EACCES ?
-		    EX_NOPERM : EX_IOERR;
+		return eb.errnum == ENOENT ? EX_CONFIG :
+		    eb.errnum == EACCES || eb.errnum == EPERM ? EX_NOPERM :
+		    EX_IOERR;
 	}
 	if (!json && count == 0)
 		puts("the queue is empty");
