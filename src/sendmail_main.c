@@ -280,19 +280,6 @@ sendmail_wake(const struct config *cfg, char cmd, bool verbose)
 		    eb.msg);
 }
 
-/* A user-owned queue is created on first use; a root install has it
- * made by "make install", and the setgid program never creates it. */
-static void
-sendmail_setup_queue(const struct config *cfg)
-{
-	struct errbuf eb;
-
-	if (getegid() != getgid())
-		return;
-	errbuf_clear(&eb);
-	(void)queue_setup(cfg->queue_dir, &eb);
-}
-
 static int
 sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
 {
@@ -302,7 +289,9 @@ sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
 	a->sub.cfg = cfg;
 	a->sub.uid = (long)getuid();
 	a->sub.file_mode = getegid() != getgid() ? 0640 : 0600;
-	sendmail_setup_queue(cfg);
+	/* A user-owned queue is made on first use; a root install has it
+	 * made by "make install", and the setgid program never makes it. */
+	a->sub.create_queue = getegid() == getgid();
 	errbuf_clear(&eb);
 	if (submit_message(&a->sub, 0, id, &eb) < 0) {
 		fprintf(stderr, "%s: %s\n", sendmail_prog, eb.msg);

@@ -554,6 +554,23 @@ submit_envelope(const struct submit_opts *o, struct submit_msg *m,
 	return submit_recipients(o, m, eb);
 }
 
+/* Start the maildrop file; a user-owned queue is created on first use
+ * (only then: looking for it every time would cost each submission). */
+static int
+submit_create(const struct submit_opts *o, struct submit_msg *m,
+    struct queue_file *qf, struct errbuf *eb)
+{
+	if (queue_file_create(o->cfg->queue_dir, QUEUE_MAILDROP,
+	    o->file_mode, m->now_us, qf, eb) == 0)
+		return 0;
+	if (eb->errnum != ENOENT || !o->create_queue ||
+	    queue_setup(o->cfg->queue_dir, eb) < 0)
+		return -1;
+	errbuf_clear(eb);
+	return queue_file_create(o->cfg->queue_dir, QUEUE_MAILDROP,
+	    o->file_mode, m->now_us, qf, eb);
+}
+
 static int
 submit_store(const struct submit_opts *o, struct submit_msg *m,
     char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
@@ -561,8 +578,7 @@ submit_store(const struct submit_opts *o, struct submit_msg *m,
 	struct queue_file qf;
 	uint64_t dlen;
 
-	if (queue_file_create(o->cfg->queue_dir, QUEUE_MAILDROP,
-	    o->file_mode, m->now_us, &qf, eb) < 0)
+	if (submit_create(o, m, &qf, eb) < 0)
 		return errbuf_prefix(eb, "cannot queue the message");
 	if (submit_complete_headers(o, m, qf.id) < 0) {
 		queue_file_abort(&qf);

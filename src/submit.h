@@ -35,6 +35,7 @@ struct submit_opts {
 				  GECOS full name are looked up only when
 				  a sender or From field must be made */
 	mode_t file_mode;      /* of the maildrop file */
+	bool create_queue;     /* make a missing queue (user-owned queues) */
 };
 
 /*
