@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "str.h"
 #include "buf.h"
 #include "rfc2047.h"
 
@@ -135,40 +136,6 @@ addr_is_wsp(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is malformed
- * (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t
-addr_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /*
  * The one pass over raw bytes: everything the grammar never allows
  * anywhere.  A line break must be CRLF or LF followed by white space
@@ -181,7 +148,7 @@ addr_check_bytes(const unsigned char *s, size_t len, struct errbuf *eb)
 
 	while (i < len) {
 		if (s[i] >= 0x80) {
-			if ((l = addr_utf8_len(s + i, len - i)) == 0)
+			if ((l = str_utf8_len(s + i, len - i)) == 0)
 				return errbuf_set(eb,
 				    "invalid UTF-8 at offset %zu", i);
 			i += l;
@@ -1026,7 +993,7 @@ addr_spec_valid(const char *text)
 		return false;
 	/* SMTP paths hold no controls at all, not even HTAB. */
 	for (i = 0; i < n; i += l)
-		if ((l = addr_utf8_len(s + i, n - i)) == 0 || s[i] < 0x20 ||
+		if ((l = str_utf8_len(s + i, n - i)) == 0 || s[i] < 0x20 ||
 		    s[i] == 0x7f)
 			return false;
 	if (s[0] == '"') {

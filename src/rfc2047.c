@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "rfc2047.h"
+#include "str.h"
 
 #define RFC2047_CHARSET_MAX 64
 #define RFC2047_WORD_MAX 75
@@ -66,54 +67,6 @@ struct rfc2047_dec {
 	bool ws_pending; /* white space seen after the active run */
 	size_t ws_start, ws_end;
 };
-
-/* Length of the valid UTF-8 sequence at s, or 0 when it is malformed
- * (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t
-rfc2047_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-static bool
-rfc2047_utf8_valid(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0, l;
-
-	while (i < n) {
-		if ((l = rfc2047_utf8_len(s + i, n - i)) == 0)
-			return false;
-		i += l;
-	}
-	return true;
-}
 
 /* RFC 2047 "token": printable ASCII except especials. */
 static bool
@@ -368,7 +321,7 @@ rfc2047_convert(const char *charset, const struct buf *bytes,
 	    strcasecmp(charset, "UTF8") == 0 ||
 	    strcasecmp(charset, "US-ASCII") == 0 ||
 	    strcasecmp(charset, "ASCII") == 0) {
-		if (!rfc2047_utf8_valid(p, bytes->len))
+		if (!str_utf8_valid(p, bytes->len))
 			return 1;
 		return rfc2047_put_clean(out, p, bytes->len);
 	}
@@ -558,7 +511,7 @@ rfc2047_b_cost(size_t n)
 static size_t
 rfc2047_char_len(const unsigned char *s, size_t n)
 {
-	size_t l = rfc2047_utf8_len(s, n);
+	size_t l = str_utf8_len(s, n);
 
 	return l == 0 ? 1 : l;
 }

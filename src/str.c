@@ -77,9 +77,8 @@ str_ieq_n(const char *s, const char *name, size_t n)
 	return true;
 }
 
-/* Length of the UTF-8 sequence starting at s[0], or 0 when invalid. */
-static size_t
-str_utf8_seq(const unsigned char *s, size_t len)
+size_t
+str_utf8_len(const unsigned char *s, size_t len)
 {
 	unsigned cp;
 	size_t n, i;
@@ -114,7 +113,7 @@ str_utf8_valid(const char *s, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		if ((n = str_utf8_seq(p + i, len - i)) == 0)
+		if ((n = str_utf8_len(p + i, len - i)) == 0)
 			return false;
 		i += n;
 	}

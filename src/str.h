@@ -21,6 +21,11 @@ char *str_trim(char *s);
 /* Case-insensitive ASCII comparison of s against the n-byte name. */
 bool str_ieq_n(const char *s, const char *name, size_t n);
 
+/* Length of the well-formed UTF-8 sequence at s (1 for ASCII), or 0
+ * when it is malformed: overlong, surrogate, past U+10FFFF or cut short
+ * by len (which must be at least 1). */
+size_t str_utf8_len(const unsigned char *s, size_t len);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates,
  * or code points past U+10FFFF). */
 bool str_utf8_valid(const char *s, size_t len);
