@@ -454,6 +454,27 @@ config_on_section(struct config_parser *p, char *text)
 
 /* ---------------------------------------------------------------- lexing */
 
+/* Bytes of blank (space, tab, CR, LF) at the start of line[0..n). */
+static size_t
+config_blank_prefix(const char *line, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && strchr(" \t\r\n", line[i]) != NULL && line[i] != '\0')
+		i++;
+	return i;
+}
+
+/* inih would take "key: value" too, and skip a line without '=' with
+ * only its return value to tell: tern.conf has one form. */
+static int
+config_bad_assignment(const char *line, size_t n)
+{
+	const char *eq = memchr(line, '=', n);
+
+	return eq == NULL || memchr(line, ':', (size_t)(eq - line)) != NULL;
+}
+
 /* Look at a raw line before inih does: count it, handle section headers
  * and catch what inih would misread.  Returns 1 when inih should see the
  * line, 0 when it has been dealt with. */
@@ -463,6 +484,7 @@ config_inspect_line(struct config_parser *p, const char *line, size_t n,
 {
 	char text[512];
 	const char *end;
+	size_t lead;
 
 	p->line++;
 	if (memchr(line, '\0', n) != NULL) {
@@ -474,13 +496,18 @@ config_inspect_line(struct config_parser *p, const char *line, size_t n,
 		    "characters", max - 2);
 		return 0;
 	}
-	if (n > 0 && (line[0] == ' ' || line[0] == '\t') &&
-	    line[strspn(line, " \t\r\n")] != '\0' &&
-	    line[strspn(line, " \t")] != '#' &&
-	    line[strspn(line, " \t")] != ';') {
+	lead = config_blank_prefix(line, n);
+	if (lead == n || line[lead] == '#' || line[lead] == ';')
+		return 1; /* blank or comment */
+	if (lead > 0) {
 		config_error(p, p->line, "the line starts with white space; "
 		    "continuation lines are not supported, write 'key = value' "
 		    "on one line");
+		return 0;
+	}
+	if (line[0] != '[' && config_bad_assignment(line, n)) {
+		config_error(p, p->line, "expected 'key = value', a [section] "
+		    "or a # comment");
 		return 0;
 	}
 	if (line[0] != '[')

@@ -180,20 +180,27 @@ sendmail_opt(struct sendmail_args *a, int opt, const char *v)
 static int
 sendmail_parse_args(int argc, char **argv, struct sendmail_args *a)
 {
+	char flag[3] = { '-', 0, 0 };
+	const char *arg;
 	int opt, rc;
 
 	opterr = 0;
 	/* '+': options stop at the first recipient, as in sendmail. */
-	while ((opt = getopt(argc, argv,
-	    "+B:C:F:GL:N:O:R:UV:b:f:h:io:q::r:tv")) != -1) {
-		if (opt == '?' && strchr("BCFLNORVbfhor", optopt) != NULL &&
-		    optopt != 0)
-			return sendmail_usage("option -%c needs a value",
-			    (char[]){ (char)optopt, '\0' });
-		if (opt == '?')
-			return sendmail_usage("unknown option -%s",
-			    optopt ? (char[]){ (char)optopt, '\0' } :
-			    argv[optind - 1] + 1);
+	for (;;) {
+		arg = optind < argc ? argv[optind] : "";
+		opt = getopt(argc, argv, "+B:C:F:GL:N:O:R:UV:b:f:h:io:q::r:tv");
+		if (opt == -1)
+			break;
+		if (opt == '?' && optopt != 0 && optopt != '-' &&
+		    strchr("BCFLNORVbfhor", optopt) != NULL) {
+			flag[1] = (char)optopt;
+			return sendmail_usage("option %s needs a value", flag);
+		}
+		if (opt == '?') {
+			flag[1] = (char)optopt;
+			return sendmail_usage("unknown option %s", strncmp(arg,
+			    "--", 2) == 0 || optopt == 0 ? arg : flag);
+		}
 		if ((rc = sendmail_opt(a, opt, optarg)) != 0)
 			return rc;
 	}
@@ -275,9 +282,10 @@ sendmail_wake(const struct config *cfg, char cmd, bool verbose)
 
 	errbuf_clear(&eb);
 	if (trigger_send(cfg->queue_dir, cmd, &eb) < 0 && verbose)
-		fprintf(stderr, "%s: ternd is not running (%s); the message "
-		    "waits in the queue until it starts\n", sendmail_prog,
-		    eb.msg);
+		fprintf(stderr, "%s: ternd is not running (%s); %s\n",
+		    sendmail_prog, eb.msg, cmd == TRIGGER_ALIASES ?
+		    "it reads the aliases when it starts" :
+		    "the message waits in the queue until it starts");
 }
 
 static int
