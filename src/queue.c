@@ -421,7 +421,8 @@ queue_walk(const char *queue_dir, queue_walk_fn fn,
 			    &refs, &n, &cap, eb);
 	}
 	if (rc == 0) {
-		qsort(refs, n, sizeof(*refs), queue_cmp_ref);
+		if (n > 1)
+			qsort(refs, n, sizeof(*refs), queue_cmp_ref);
 		for (i = 0; i < n && rc == 0; i++)
 			rc = queue_visit(&refs[i], dirfds[refs[i].queue], fn,
 			    problem, arg);
