@@ -45,12 +45,10 @@ chmod 0644 "$S/tern.conf"
 printf 'Subject: privileged\n\nhello\n' >"$S/msg"
 chmod 0644 "$S/msg"
 
-# LeakSanitizer cannot inspect a setgid (non-dumpable) process; in a
-# sanitizer build the rest of ASan still checks it.
 as() { # as USER command...: no supplementary groups, like a login shell's user
 	local user=$1; shift
 	setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
-	    env TERN_CONFIG="$S/tern.conf" ASAN_OPTIONS=detect_leaks=0 "$@"
+	    env TERN_CONFIG="$S/tern.conf" "$@"
 }
 
 as nobody "$S/sendmail" bob@example.com <"$S/msg" >"$S/out" 2>&1
