@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,34 @@ queue_setup(const char *queue_dir, struct errbuf *eb)
 
 /* ---------------------------------------------------------------- commit */
 
+/*
+ * The one file this process has made but not yet committed, so a
+ * signal handler can take it back (queue_file_unlink_pending).  Updates
+ * run with signals blocked so the handler never sees half a name.
+ */
+static char queue_pending[QUEUE_PATH_MAX + 32];
+
+static void
+queue_pending_set(const char *path)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (path == NULL)
+		queue_pending[0] = '\0';
+	else
+		snprintf(queue_pending, sizeof(queue_pending), "%s", path);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void
+queue_file_unlink_pending(void)
+{
+	if (queue_pending[0] != '\0')
+		unlink(queue_pending);
+}
+
 static void
 queue_file_names(struct queue_file *qf)
 {
@@ -124,6 +153,7 @@ queue_file_create(const char *queue_dir, enum queue_name q, mode_t mode,
 	}
 	if (qf->fd < 0)
 		return errbuf_errno(eb, errno, "create a file in %s", qf->dir);
+	queue_pending_set(qf->tmp);
 	/* The mode must not depend on the caller's umask. */
 	if (fchmod(qf->fd, mode) < 0) {
 		errbuf_errno(eb, errno, "set the mode of %s", qf->tmp);
@@ -213,6 +243,7 @@ queue_file_commit(struct queue_file *qf, int64_t now_us,
 	}
 	if (queue_file_publish(qf, now_us, eb) < 0)
 		goto fail;
+	queue_pending_set(qf->final);
 	if (queue_sync_entry(qf, eb) < 0) {
 		/* Not durable, so not acknowledged: take it back. */
 		unlink(qf->final);
@@ -226,6 +257,7 @@ queue_file_commit(struct queue_file *qf, int64_t now_us,
 		goto fail;
 	}
 	qf->fd = -1;
+	queue_pending_set(NULL);
 	return 0;
 fail:
 	queue_file_abort(qf);
@@ -243,6 +275,7 @@ queue_file_abort(struct queue_file *qf)
 		unlink(qf->tmp);
 		qf->tmp[0] = '\0';
 	}
+	queue_pending_set(NULL);
 }
 
 /* ---------------------------------------------------------------- reading */

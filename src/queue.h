@@ -95,6 +95,11 @@ int queue_file_commit(struct queue_file *qf, int64_t now_us,
 /* Throw away an uncommitted file (safe to call twice). */
 void queue_file_abort(struct queue_file *qf);
 
+/* From a signal handler (async-signal-safe): remove the file this
+ * process is writing and has not committed, if any, so a killed
+ * submission leaves nothing behind. */
+void queue_file_unlink_pending(void);
+
 /* One queued message, as listed by queue_walk. */
 struct queue_entry {
 	char id[QUEUE_ID_LEN + 1];

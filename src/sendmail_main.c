@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,33 @@ sendmail_run(struct sendmail_args *a, const struct config *cfg)
 	}
 }
 
+/* Interrupted before the message is committed: take back whatever was
+ * written, and say "try again" (75), as the message was not accepted. */
+static void
+sendmail_on_signal(int sig)
+{
+	(void)sig;
+	queue_file_unlink_pending();
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+sendmail_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sendmail_on_signal;
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* Over a file size limit, write() should fail with EFBIG and be
+	 * reported, not kill the process mid-file. */
+	signal(SIGXFSZ, SIG_IGN);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -475,6 +503,7 @@ main(int argc, char **argv)
 		sendmail_prog = "newaliases";
 		a.mode = SENDMAIL_ALIASES;
 	}
+	sendmail_signals();
 	if ((rc = sendmail_parse_args(argc, argv, &a)) != 0)
 		return rc;
 	if ((cfg = sendmail_load_config(&a, &rc)) == NULL)
