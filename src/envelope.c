@@ -218,6 +218,8 @@ envelope_encode(const struct envelope *env, struct buf *out)
 		rc |= envelope_put(out, "smtputf8", "yes");
 	if (env->requiretls)
 		rc |= envelope_put(out, "requiretls", "yes");
+	if (env->warned)
+		rc |= envelope_put(out, "delay-warned", "yes");
 	if (env->ret != ENVELOPE_RET_DEFAULT)
 		rc |= envelope_put(out, "ret", envelope_rets[env->ret]);
 	if (env->envid != NULL)
@@ -419,6 +421,8 @@ envelope_decode_record(struct envelope *env, const char *key, size_t klen,
 		return envelope_set_yes(&env->smtputf8, v, n);
 	if (KEY("requiretls"))
 		return envelope_set_yes(&env->requiretls, v, n);
+	if (KEY("delay-warned"))
+		return envelope_set_yes(&env->warned, v, n);
 	if (n >= sizeof(num))
 		return -1;
 	memcpy(num, v, n);

@@ -74,6 +74,7 @@ struct envelope {
 	char *envid;        /* DSN ENVID (xtext decoded), or NULL */
 	unsigned attempts;
 	int64_t next_attempt; /* seconds since the epoch, 0: now */
+	bool warned;          /* a delay notice has been sent */
 	char *last_error;
 	struct envelope_rcpt *rcpts;
 	size_t nrcpts;

@@ -28,6 +28,7 @@
 
 static const char *const queue_names[QUEUE_NQUEUES] = {
 	"maildrop", "incoming", "active", "deferred", "hold", "corrupt",
+	"data", "state",
 };
 
 const char *
@@ -464,5 +465,158 @@ queue_walk(const char *queue_dir, queue_walk_fn fn,
 		if (dirfds[q] >= 0)
 			close(dirfds[q]);
 	free(refs);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- ternd */
+
+int
+queue_path(const char *queue_dir, enum queue_name q, const char *id,
+    char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s/%s", queue_dir, queue_name(q), id);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+queue_env_store(const char *queue_dir, enum queue_name q, const char *id,
+    const struct envelope *env, bool fsync_file, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX], tmp[QUEUE_PATH_MAX + 8];
+	struct buf b;
+	int fd, rc = -1;
+
+	if (queue_path(queue_dir, q, id, path, sizeof(path)) < 0)
+		return errbuf_set(eb, "queue path too long");
+	snprintf(tmp, sizeof(tmp), "%s/%s/tmp.%s", queue_dir, queue_name(q),
+	    id);
+	buf_init(&b, 0);
+	if (envelope_encode(env, &b) < 0 || buf_puts(&b, "end\n") < 0) {
+		buf_fini(&b);
+		return errbuf_set(eb, "out of memory");
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		errbuf_errno(eb, errno, "create %s", tmp);
+	else if (fileio_write_all(fd, b.data, b.len) < 0)
+		errbuf_errno(eb, errno, "write %s", tmp);
+	else if (fsync_file && fsync(fd) < 0)
+		errbuf_errno(eb, errno, "fsync %s", tmp);
+	else if (rename(tmp, path) < 0)
+		errbuf_errno(eb, errno, "rename %s", tmp);
+	else
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	buf_fini(&b);
+	return rc;
+}
+
+int
+queue_env_load(const char *queue_dir, enum queue_name q, const char *id,
+    struct envelope *env, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX];
+	int dirfd, rc, saved;
+
+	snprintf(path, sizeof(path), "%s/%s", queue_dir, queue_name(q));
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errbuf_errno(eb, errno, "open %s", path);
+	rc = queue_read_envelope(dirfd, id, env, eb);
+	saved = errno;
+	close(dirfd);
+	errno = saved;
+	return rc;
+}
+
+int
+queue_move(const char *queue_dir, const char *id, enum queue_name from,
+    enum queue_name to, struct errbuf *eb)
+{
+	char a[QUEUE_PATH_MAX], b[QUEUE_PATH_MAX];
+
+	if (queue_path(queue_dir, from, id, a, sizeof(a)) < 0 ||
+	    queue_path(queue_dir, to, id, b, sizeof(b)) < 0)
+		return errbuf_set(eb, "queue path too long");
+	if (rename(a, b) < 0)
+		return errbuf_errno(eb, errno, "move %s to %s", a,
+		    queue_name(to));
+	return 0;
+}
+
+int
+queue_unlink(const char *queue_dir, enum queue_name q, const char *id)
+{
+	char path[QUEUE_PATH_MAX];
+
+	if (queue_path(queue_dir, q, id, path, sizeof(path)) < 0)
+		return -1;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int
+queue_data_create(const char *queue_dir, const char *id, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX];
+	int fd;
+
+	if (queue_path(queue_dir, QUEUE_DATA, id, path, sizeof(path)) < 0)
+		return errbuf_set(eb, "queue path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return errbuf_errno(eb, errno, "create %s", path);
+	return fd;
+}
+
+int
+queue_data_open(const char *queue_dir, const char *id, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX];
+	int fd;
+
+	if (queue_path(queue_dir, QUEUE_DATA, id, path, sizeof(path)) < 0)
+		return errbuf_set(eb, "queue path too long");
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_errno(eb, errno, "open %s", path);
+	return fd;
+}
+
+int
+queue_sync(const char *queue_dir, struct errbuf *eb)
+{
+	int fd, rc = 0;
+
+	fd = open(queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_errno(eb, errno, "open %s", queue_dir);
+	if (syncfs(fd) < 0)
+		rc = errbuf_errno(eb, errno, "syncfs %s", queue_dir);
+	close(fd);
+	return rc;
+}
+
+int
+queue_list(const char *queue_dir, enum queue_name q,
+    int (*fn)(const char *id, void *arg), void *arg, struct errbuf *eb)
+{
+	char path[QUEUE_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", queue_dir, queue_name(q));
+	if ((d = opendir(path)) == NULL)
+		return errbuf_errno(eb, errno, "list %s", path);
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (queue_id_valid(de->d_name))
+			rc = fn(de->d_name, arg);
+	closedir(d);
 	return rc;
 }

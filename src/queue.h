@@ -9,7 +9,12 @@
  *	                               which may create files but not list
  *	                               or read the directory
  *	incoming/ active/ deferred/ hold/ corrupt/   0700 tern
+ *	data/ state/                                  0700 tern
  *	public/    0710 tern:terndrop  ternd's trigger socket
+ *
+ * Picked-up mail is two files of the same ID: data/ID holds the message
+ * (written once) and incoming/ID, deferred/ID or hold/ID its envelope
+ * without data (rewritten as delivery progresses).
  *
  * Only this module knows paths inside queue_dir.  A file's name is its
  * queue ID; it appears under that name only once it is complete (a
@@ -34,6 +39,8 @@ enum queue_name {
 	QUEUE_DEFERRED,
 	QUEUE_HOLD,
 	QUEUE_CORRUPT,
+	QUEUE_DATA,     /* message content of incoming/deferred/hold mail */
+	QUEUE_STATE,    /* ternd's own state (relay quotas, pid file) */
 	QUEUE_NQUEUES,
 };
 
@@ -132,5 +139,54 @@ int queue_walk(const char *queue_dir, queue_walk_fn fn,
  */
 int queue_read_envelope(int dirfd, const char *name, struct envelope *env,
     struct errbuf *eb);
+
+/* ---------------------------------------------------------------- ternd's side */
+
+/* The path of id in queue q into out.  Returns 0, or -1 when too long. */
+int queue_path(const char *queue_dir, enum queue_name q, const char *id,
+    char *out, size_t len);
+
+/*
+ * Write env as the envelope file of id in queue q, atomically replacing
+ * any previous one: temporary file, fsync (unless the caller commits a
+ * whole batch with queue_sync), rename.  The directory is not fsynced:
+ * losing the rename in a crash brings back the previous envelope, which
+ * at worst repeats a delivery, never loses one; callers creating a
+ * queue entry use queue_sync.  Returns 0 or -1 with eb.
+ */
+int queue_env_store(const char *queue_dir, enum queue_name q,
+    const char *id, const struct envelope *env, bool fsync_file,
+    struct errbuf *eb);
+
+/* Read the envelope of id in queue q.  Returns 0 or -1 with eb (errno
+ * ENOENT when it is not there). */
+int queue_env_load(const char *queue_dir, enum queue_name q,
+    const char *id, struct envelope *env, struct errbuf *eb);
+
+/* Move id's file from one queue to another (rename).  Returns 0 or -1. */
+int queue_move(const char *queue_dir, const char *id, enum queue_name from,
+    enum queue_name to, struct errbuf *eb);
+
+/* Remove id's file from queue q; a missing file is not an error. */
+int queue_unlink(const char *queue_dir, enum queue_name q, const char *id);
+
+/* Open data/ID for writing (created or truncated, mode 0600), or for
+ * reading.  Return a descriptor, or -1 with eb set. */
+int queue_data_create(const char *queue_dir, const char *id,
+    struct errbuf *eb);
+int queue_data_open(const char *queue_dir, const char *id,
+    struct errbuf *eb);
+
+/*
+ * Group commit: make everything written into the queue so far durable
+ * with one syncfs() of its filesystem, instead of an fsync per file and
+ * directory.  Returns 0 or -1 with eb set.
+ */
+int queue_sync(const char *queue_dir, struct errbuf *eb);
+
+/* Call fn for every valid queue ID in queue q (directory order).
+ * Returns 0, fn's non-zero value, or -1 with eb set. */
+int queue_list(const char *queue_dir, enum queue_name q,
+    int (*fn)(const char *id, void *arg), void *arg, struct errbuf *eb);
 
 #endif

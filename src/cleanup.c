@@ -1,0 +1,178 @@
+/*
+ * cleanup: aliases, qualification, Received header (see cleanup.h).
+ *
+ * Aliases apply to local names only (recipients without a domain), as
+ * tern delivers nothing locally.  Expansion is breadth-bounded by the
+ * envelope's recipient limit and depth-bounded by ALIASES_MAX_DEPTH; a
+ * name met again on its own expansion path is a loop and is delivered
+ * as itself (qualified), which is what sendmail and Postfix do for
+ * "root: \root" and never loses mail.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "header.h"
+#include "str.h"
+
+struct cleanup_ctx {
+	const struct cleanup_input *in;
+	struct envelope *out;
+	cleanup_warn_fn warn;
+	void *arg;
+	const char *path[ALIASES_MAX_DEPTH + 1]; /* names being expanded */
+};
+
+char *
+cleanup_qualify(const char *addr, const char *origin)
+{
+	size_t n;
+	char *s;
+
+	if (addr[0] == '\0' || strrchr(addr, '@') != NULL)
+		return strdup(addr);
+	n = strlen(addr) + strlen(origin) + 2;
+	if ((s = malloc(n)) != NULL)
+		snprintf(s, n, "%s@%s", addr, origin);
+	return s;
+}
+
+static void
+cleanup_warn(struct cleanup_ctx *c, const char *fmt, const char *name)
+{
+	char msg[512];
+
+	if (c->warn == NULL)
+		return;
+	snprintf(msg, sizeof(msg), fmt, name);
+	c->warn(c->in->id, msg, c->arg);
+}
+
+/* Add addr (qualified) unless it is already there. */
+static int
+cleanup_add(struct cleanup_ctx *c, const char *addr,
+    const struct envelope_rcpt *orig)
+{
+	struct envelope_rcpt *r;
+	char *q;
+	size_t i;
+
+	if ((q = cleanup_qualify(addr, c->in->cfg->origin)) == NULL)
+		return -1;
+	for (i = 0; i < c->out->nrcpts; i++)
+		if (strcasecmp(c->out->rcpts[i].addr, q) == 0) {
+			free(q);
+			return 0;
+		}
+	r = envelope_add_rcpt(c->out, q);
+	free(q);
+	if (r == NULL)
+		return -1;
+	r->notify = orig->notify;
+	if (orig->orcpt != NULL && (r->orcpt = strdup(orig->orcpt)) == NULL)
+		return -1;
+	if (str_has_8bit(r->addr, strlen(r->addr)))
+		c->out->smtputf8 = true;
+	return 0;
+}
+
+static int
+cleanup_expand(struct cleanup_ctx *c, const char *name, unsigned depth,
+    const struct envelope_rcpt *orig)
+{
+	const char *const *values;
+	size_t n, i;
+	unsigned d;
+
+	if (strchr(name, '@') != NULL || c->in->aliases == NULL)
+		return cleanup_add(c, name, orig);
+	for (d = 0; d < depth; d++)
+		if (strcasecmp(c->path[d], name) == 0)
+			return cleanup_add(c, name, orig); /* itself: final */
+	n = aliases_lookup(c->in->aliases, name, &values);
+	if (n == 0)
+		return cleanup_add(c, name, orig);
+	if (depth >= ALIASES_MAX_DEPTH) {
+		cleanup_warn(c, "alias expansion of %s is nested too deeply; "
+		    "delivering to it unexpanded", name);
+		return cleanup_add(c, name, orig);
+	}
+	c->path[depth] = name;
+	for (i = 0; i < n; i++)
+		if (cleanup_expand(c, values[i], depth + 1, orig) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+cleanup_envelope(struct cleanup_ctx *c, struct errbuf *eb)
+{
+	const struct envelope *in = c->in->env;
+	struct envelope *out = c->out;
+	size_t i;
+
+	out->arrival_us = in->arrival_us;
+	out->uid = c->in->uid;
+	out->size = 0;
+	out->body = in->body;
+	out->smtputf8 = in->smtputf8;
+	out->requiretls = in->requiretls;
+	out->ret = in->ret;
+	if ((out->sender = cleanup_qualify(in->sender,
+	    c->in->cfg->origin)) == NULL ||
+	    (in->envid != NULL && (out->envid = strdup(in->envid)) == NULL))
+		return errbuf_set(eb, "out of memory");
+	for (i = 0; i < in->nrcpts; i++)
+		if (cleanup_expand(c, in->rcpts[i].addr, 0,
+		    &in->rcpts[i]) < 0)
+			return errbuf_set(eb, "out of memory or more than %d "
+			    "recipients after alias expansion",
+			    ENVELOPE_MAX_RCPTS);
+	return 0;
+}
+
+/* "Received: by host (tern, from userid N)\n\tid ID for <rcpt>; date" */
+static int
+cleanup_received(const struct cleanup_input *in, const struct envelope *env,
+    struct buf *data)
+{
+	char date[64], uid[48] = "";
+
+	header_format_date((time_t)in->now, date, sizeof(date));
+	if (in->uid >= 0)
+		snprintf(uid, sizeof(uid), ", from userid %ld", in->uid);
+	if (buf_printf(data, "Received: by %s (tern%s)\n\tid %s",
+	    in->cfg->hostname, uid, in->id) < 0)
+		return -1;
+	if (env->nrcpts == 1 && buf_printf(data, "\n\tfor <%s>",
+	    env->rcpts[0].addr) < 0)
+		return -1;
+	return buf_printf(data, "; %s\n", date);
+}
+
+int
+cleanup_message(const struct cleanup_input *in, struct envelope *out,
+    struct buf *data, cleanup_warn_fn warn, void *arg, struct errbuf *eb)
+{
+	struct cleanup_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.in = in;
+	c.out = out;
+	c.warn = warn;
+	c.arg = arg;
+	if (cleanup_envelope(&c, eb) < 0)
+		return -1;
+	if (out->nrcpts == 0)
+		return errbuf_set(eb, "no recipients");
+	if (cleanup_received(in, out, data) < 0 ||
+	    buf_append(data, in->msg, in->msg_len) < 0)
+		return errbuf_set(eb, "out of memory");
+	out->size = data->len;
+	return 0;
+}

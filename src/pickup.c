@@ -1,0 +1,387 @@
+/*
+ * pickup: maildrop to queue (see pickup.h).
+ *
+ * Also owns the trigger socket, whose commands reach the rest of the
+ * daemon: W (new mail) wakes pickup, F (flush) and A (aliases) go to
+ * the callbacks in struct ternd's modules.
+ */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cleanup.h"
+#include "envelope.h"
+#include "fileio.h"
+#include "log.h"
+#include "pickup.h"
+#include "qmgr.h"
+#include "queue.h"
+#include "trigger.h"
+
+/* Room for the envelope of a maildrop file beyond the message. */
+#define PICKUP_ENVELOPE_SLACK (16 * 1024 * 1024)
+
+struct pickup {
+	struct ternd *td;
+	pickup_queued_fn queued;
+	void *arg;
+	int sock;
+	struct event *sock_ev;
+	struct event *scan_ev;  /* periodic backstop */
+	char batch[PICKUP_BATCH][QUEUE_ID_LEN + 1];
+	size_t nbatch;
+};
+
+/* ---------------------------------------------------------------- corrupt */
+
+static void
+pickup_corrupt(struct pickup *p, const char *name, const char *why)
+{
+	const char *qd = p->td->cfg->queue_dir;
+	char from[QUEUE_PATH_MAX], to[QUEUE_PATH_MAX];
+
+	snprintf(from, sizeof(from), "%s/maildrop/%s", qd, name);
+	snprintf(to, sizeof(to), "%s/corrupt/%s", qd, name);
+	if (rename(from, to) < 0) {
+		log_msg(LOG_WARNING, "%s: malformed maildrop file (%s); "
+		    "cannot move it to corrupt/: %s; removing it", name, why,
+		    strerror(errno));
+		unlink(from);
+		return;
+	}
+	log_msg(LOG_WARNING, "%s: malformed maildrop file moved to corrupt/: "
+	    "%s", name, why);
+}
+
+/* ---------------------------------------------------------------- one file */
+
+/* Read and check a maildrop file; on success *msg points into *file. */
+static int
+pickup_read(struct pickup *p, int dirfd, const char *name,
+    struct envelope *env, char **file, const char **msg, size_t *msg_len,
+    uid_t *owner, struct errbuf *eb)
+{
+	struct stat st;
+	size_t len, off;
+	uint64_t dlen;
+	int fd, rc;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_errno(eb, errno, "open");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		return errbuf_set(eb, "not a regular file with one link");
+	}
+	*owner = st.st_uid;
+	*file = fileio_read_fd(fd, name, (size_t)p->td->cfg->max_message_size +
+	    PICKUP_ENVELOPE_SLACK, &len, eb);
+	close(fd);
+	if (*file == NULL)
+		return -1;
+	rc = envelope_decode(*file, len, env, &off, &dlen, eb);
+	if (rc == 1)
+		rc = errbuf_set(eb, "incomplete envelope");
+	if (rc == 0 && (dlen == 0 || off + dlen + ENVELOPE_TRAILER_LEN != len ||
+	    memcmp(*file + off + dlen, ENVELOPE_TRAILER,
+	    ENVELOPE_TRAILER_LEN) != 0))
+		rc = errbuf_set(eb, "message data incomplete or without its "
+		    "end marker");
+	*msg = *file + off;
+	*msg_len = (size_t)dlen;
+	return rc;
+}
+
+static void
+pickup_cleanup_warn(const char *id, const char *msg, void *arg)
+{
+	(void)arg;
+	log_msg(LOG_WARNING, "%s: %s", id, msg);
+}
+
+/* Write the queue entry (data, then envelope) without syncing: the
+ * batch is synced as a whole. */
+static int
+pickup_store(struct pickup *p, const char *id, const struct envelope *env,
+    const struct buf *data, struct errbuf *eb)
+{
+	const char *qd = p->td->cfg->queue_dir;
+	int fd, rc;
+
+	if ((fd = queue_data_create(qd, id, eb)) < 0)
+		return -1;
+	rc = fileio_write_all(fd, data->data, data->len);
+	if (rc < 0)
+		errbuf_errno(eb, errno, "write data/%s", id);
+	if (close(fd) < 0 && rc == 0)
+		rc = errbuf_errno(eb, errno, "close data/%s", id);
+	if (rc == 0)
+		rc = queue_env_store(qd, QUEUE_INCOMING, id, env, false, eb);
+	return rc;
+}
+
+/* Returns 0 when the file joined the batch, -1 on a temporary error
+ * (left in maildrop for the next scan), 1 when it was corrupt. */
+static int
+pickup_one(struct pickup *p, int dirfd, const char *name)
+{
+	struct cleanup_input in;
+	struct envelope env, out;
+	struct errbuf eb;
+	struct buf data;
+	const char *msg = NULL;
+	char *file = NULL;
+	size_t msg_len = 0;
+	uid_t owner;
+	int rc;
+
+	envelope_init(&env);
+	envelope_init(&out);
+	buf_init(&data, 0);
+	errbuf_clear(&eb);
+	rc = pickup_read(p, dirfd, name, &env, &file, &msg, &msg_len, &owner,
+	    &eb);
+	if (rc < 0 && eb.errnum == ENOENT)
+		rc = -2; /* gone meanwhile */
+	else if (rc < 0) {
+		pickup_corrupt(p, name, eb.msg);
+		rc = 1;
+	} else {
+		memset(&in, 0, sizeof(in));
+		in.cfg = p->td->cfg;
+		in.aliases = p->td->aliases;
+		in.id = name;
+		in.uid = (long)owner;
+		in.now = (int64_t)time(NULL);
+		in.env = &env;
+		in.msg = msg;
+		in.msg_len = msg_len;
+		rc = cleanup_message(&in, &out, &data, pickup_cleanup_warn,
+		    NULL, &eb);
+		if (rc < 0) {
+			pickup_corrupt(p, name, eb.msg);
+			rc = 1;
+		} else if (pickup_store(p, name, &out, &data, &eb) < 0) {
+			log_msg(LOG_ERR, "%s: cannot queue: %s; will retry",
+			    name, eb.msg);
+			rc = -1;
+		} else {
+			log_msg(LOG_INFO, "%s: uid=%ld from=<%s>", name,
+			    (long)owner, out.sender);
+		}
+	}
+	free(file);
+	buf_fini(&data);
+	envelope_fini(&env);
+	envelope_fini(&out);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+/* Make the batch durable, then let go of its maildrop files. */
+static void
+pickup_commit(struct pickup *p, int dirfd)
+{
+	struct errbuf eb;
+	size_t i;
+
+	if (p->nbatch == 0)
+		return;
+	errbuf_clear(&eb);
+	if (queue_sync(p->td->cfg->queue_dir, &eb) < 0) {
+		/* The maildrop files stay: the next scan does it again. */
+		log_msg(LOG_ERR, "cannot commit %zu picked-up messages: %s; "
+		    "will retry", p->nbatch, eb.msg);
+		p->nbatch = 0;
+		return;
+	}
+	for (i = 0; i < p->nbatch; i++) {
+		unlinkat(dirfd, p->batch[i], 0);
+		p->queued(p->batch[i], p->arg);
+	}
+	p->nbatch = 0;
+}
+
+/* A "tmp." file: a submission in progress, or one killed by SIGKILL. */
+static void
+pickup_tmp(int dirfd, const char *name, time_t now)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now - st.st_mtime > PICKUP_STALE_TMP) {
+		unlinkat(dirfd, name, 0);
+		log_msg(LOG_WARNING, "removed stale maildrop file %s (a "
+		    "submission interrupted more than a day ago)", name);
+	}
+}
+
+static void
+pickup_entry(struct pickup *p, int dirfd, const char *name, time_t now)
+{
+	if (name[0] == '.')
+		return;
+	if (strncmp(name, "tmp.", 4) == 0) {
+		pickup_tmp(dirfd, name, now);
+		return;
+	}
+	if (!queue_id_valid(name)) {
+		pickup_corrupt(p, name, "the name is not a queue ID");
+		return;
+	}
+	if (pickup_one(p, dirfd, name) == 0) {
+		memcpy(p->batch[p->nbatch++], name, QUEUE_ID_LEN + 1);
+		if (p->nbatch == PICKUP_BATCH)
+			pickup_commit(p, dirfd);
+	}
+}
+
+static void
+pickup_scan(struct pickup *p)
+{
+	char path[QUEUE_PATH_MAX];
+	struct dirent *de;
+	time_t now = time(NULL);
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/maildrop", p->td->cfg->queue_dir);
+	if ((d = opendir(path)) == NULL) {
+		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	while (!p->td->stopping && (de = readdir(d)) != NULL)
+		pickup_entry(p, dirfd(d), de->d_name, now);
+	pickup_commit(p, dirfd(d));
+	closedir(d);
+}
+
+static void
+pickup_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pickup_scan(arg);
+}
+
+void
+pickup_run(struct pickup *p)
+{
+	pickup_scan(p);
+}
+
+/* ---------------------------------------------------------------- trigger */
+
+static void
+pickup_on_trigger(evutil_socket_t fd, short what, void *arg)
+{
+	struct pickup *p = arg;
+	char cmd[64];
+	ssize_t n;
+	int i, wake = 0;
+
+	(void)what;
+	/* Drain every pending datagram: many wake-ups make one scan. */
+	for (i = 0; i < 1000 && (n = recv(fd, cmd, sizeof(cmd), 0)) > 0;
+	    i++) {
+		if (cmd[0] == TRIGGER_WAKEUP)
+			wake = 1;
+		else if (cmd[0] == TRIGGER_FLUSH)
+			qmgr_flush(p->td->qmgr);
+		else if (cmd[0] == TRIGGER_ALIASES)
+			qmgr_reload_aliases(p->td);
+	}
+	if (wake)
+		pickup_scan(p);
+}
+
+static int
+pickup_bind(struct pickup *p, struct errbuf *eb)
+{
+	char dir[QUEUE_PATH_MAX];
+	struct sockaddr_un sun;
+	struct stat st;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    p->td->cfg->queue_dir, TRIGGER_SOCKET) >= sizeof(sun.sun_path))
+		return errbuf_set(eb, "queue_dir %s is too long for a socket "
+		    "path", p->td->cfg->queue_dir);
+	p->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (p->sock < 0)
+		return errbuf_errno(eb, errno, "socket");
+	unlink(sun.sun_path); /* a socket left by a previous ternd */
+	if (bind(p->sock, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return errbuf_errno(eb, errno, "bind %s", sun.sun_path);
+	/* sendmail (group terndrop, the group of public/) may write;
+	 * nobody else may. */
+	snprintf(dir, sizeof(dir), "%s/public", p->td->cfg->queue_dir);
+	if (stat(dir, &st) == 0 && st.st_gid != getegid() &&
+	    chown(sun.sun_path, (uid_t)-1, st.st_gid) < 0)
+		log_msg(LOG_WARNING, "cannot give %s to group %lu: %s",
+		    sun.sun_path, (unsigned long)st.st_gid, strerror(errno));
+	if (chmod(sun.sun_path, 0620) < 0)
+		return errbuf_errno(eb, errno, "chmod %s", sun.sun_path);
+	return 0;
+}
+
+struct pickup *
+pickup_new(struct ternd *td, pickup_queued_fn queued, void *arg,
+    struct errbuf *eb)
+{
+	struct timeval every = { PICKUP_SCAN_INTERVAL, 0 };
+	struct pickup *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		errbuf_set(eb, "out of memory");
+		return NULL;
+	}
+	p->td = td;
+	p->queued = queued;
+	p->arg = arg;
+	p->sock = -1;
+	if (pickup_bind(p, eb) < 0) {
+		pickup_free(p);
+		return NULL;
+	}
+	p->sock_ev = event_new(td->base, p->sock, EV_READ | EV_PERSIST,
+	    pickup_on_trigger, p);
+	p->scan_ev = event_new(td->base, -1, EV_PERSIST, pickup_on_timer, p);
+	if (p->sock_ev == NULL || p->scan_ev == NULL ||
+	    event_add(p->sock_ev, NULL) < 0 ||
+	    event_add(p->scan_ev, &every) < 0) {
+		errbuf_set(eb, "cannot set up pickup events");
+		pickup_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+pickup_free(struct pickup *p)
+{
+	if (p == NULL)
+		return;
+	if (p->sock_ev != NULL)
+		event_free(p->sock_ev);
+	if (p->scan_ev != NULL)
+		event_free(p->scan_ev);
+	if (p->sock >= 0)
+		close(p->sock);
+	free(p);
+}

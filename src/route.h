@@ -1,0 +1,48 @@
+/*
+ * route: what a delivery outcome means for a recipient — the failover
+ * table.
+ *
+ * Every result of an attempt through a relay is one of: delivered;
+ * "next relay" (the trouble is with the relay, its account, its quota,
+ * its policy or the connection: another relay may well accept, and this
+ * one may accept later); or "bounce" (the trouble is with the recipient
+ * or the message itself, and no relay will ever accept it).  The table
+ * in route.c decides, first matching rule wins; tern.conf(5) prints it.
+ */
+#ifndef TERN_ROUTE_H
+#define TERN_ROUTE_H
+
+#include "smtpc.h"
+
+enum route_action {
+	ROUTE_DELIVERED,
+	ROUTE_NEXT_RELAY,
+	ROUTE_BOUNCE,
+};
+
+struct route_rule {
+	enum smtpc_stage stage;  /* SMTPC_STAGE_NONE here: any stage */
+	int code_class;          /* 2, 4 or 5; 0: any (or no reply) */
+	const char *status;      /* enhanced status prefix ("5.1."), NULL:
+				    any; "" : only when the reply has none */
+	int code;                /* exact basic code, 0: any */
+	enum route_action action;
+	const char *why;         /* for the docs and the tests */
+};
+
+/* The table, ending with a rule whose why is NULL. */
+extern const struct route_rule route_rules[];
+
+/* Classify the result of one recipient: the stage where the session or
+ * transaction stopped (NONE when the final "." was answered) and the
+ * reply that applies to the recipient. */
+enum route_action route_classify(enum smtpc_stage stage,
+    const struct smtpc_reply *reply);
+
+/* The rule that decided, for logs and tests. */
+const struct route_rule *route_match(enum smtpc_stage stage,
+    const struct smtpc_reply *reply);
+
+const char *route_action_name(enum route_action a);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * ternd: the state the daemon's modules share — the event base, the
+ * current config and aliases (replaced as a whole on SIGHUP), and the
+ * modules themselves.  Passed explicitly; there are no globals.
+ */
+#ifndef TERN_TERND_H
+#define TERN_TERND_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+
+#include "aliases.h"
+#include "config.h"
+
+struct pickup;
+struct qmgr;
+struct dns;
+
+struct ternd {
+	struct event_base *base;
+	struct config *cfg;       /* current; old ones live on in sessions
+				     that still use them (qmgr keeps them) */
+	struct aliases *aliases;  /* may be NULL (no file) */
+	struct pickup *pickup;
+	struct qmgr *qmgr;
+	struct dns *dns;
+	bool foreground;
+	bool stopping;
+};
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * ternd_main: the daemon's start, signals and stop.
+ *
+ * Order matters: load the config, read secrets and bind the trigger
+ * socket while still root (when started as root), then drop to
+ * run_user, take the queue's lock, pick up what waits in maildrop,
+ * load the queue, and run the event loop.  SIGHUP reloads the config
+ * and aliases without touching deliveries in flight; SIGTERM and SIGINT
+ * stop: sessions in flight are abandoned, their envelopes still list
+ * the recipients as pending, and the next start delivers them.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "dns.h"
+#include "log.h"
+#include "pickup.h"
+#include "qmgr.h"
+#include "queue.h"
+#include "ternd.h"
+
+struct ternd_main {
+	struct ternd td;
+	const char *config_path;
+	bool explicit_config;
+	int lock_fd;
+	struct event *sig_hup, *sig_term, *sig_int;
+};
+
+static int
+ternd_usage(void)
+{
+	fprintf(stderr, "usage: ternd [-c FILE] [-f]\n");
+	return EX_USAGE;
+}
+
+static void
+ternd_report(const char *path, unsigned line, const char *msg, void *arg)
+{
+	(void)arg;
+	if (line > 0)
+		log_msg(LOG_ERR, "%s:%u: %s", path, line, msg);
+	else
+		log_msg(LOG_ERR, "%s: %s", path, msg);
+}
+
+/* Become run_user, keeping its supplementary groups (terndrop, so the
+ * 0640 maildrop files can be read). */
+static int
+ternd_drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(cfg->run_user)) == NULL) {
+		log_msg(LOG_ERR, "run_user %s does not exist; create it (make "
+		    "install does) or set run_user", cfg->run_user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_msg(LOG_ERR, "cannot become %s: %s", cfg->run_user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_msg(LOG_ERR, "still able to become root after dropping "
+		    "privileges; refusing to run");
+		return -1;
+	}
+	return 0;
+}
+
+/* One ternd per queue: an exclusive lock on state/ternd.pid. */
+static int
+ternd_lock(struct ternd_main *m)
+{
+	char path[QUEUE_PATH_MAX], pid[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/state/ternd.pid",
+	    m->td.cfg->queue_dir);
+	m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (m->lock_fd < 0) {
+		log_msg(LOG_ERR, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)read(m->lock_fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_msg(LOG_ERR, "another ternd (pid %s) is running on %s",
+		    pid[0] ? pid : "?", m->td.cfg->queue_dir);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(m->lock_fd, 0) < 0 ||
+	    pwrite(m->lock_fd, pid, (size_t)n, 0) != n)
+		log_msg(LOG_WARNING, "cannot write %s", path);
+	return 0;
+}
+
+static struct config *
+ternd_load_config(struct ternd_main *m, bool must_exist)
+{
+	struct config *cfg;
+	struct errbuf eb;
+
+	errbuf_clear(&eb);
+	cfg = config_load(m->config_path, must_exist, ternd_report, NULL, &eb);
+	if (cfg == NULL)
+		log_msg(LOG_ERR, "%s; fix it (tern check explains every "
+		    "error)", eb.msg);
+	return cfg;
+}
+
+static void
+ternd_on_hup(evutil_socket_t fd, short what, void *arg)
+{
+	struct ternd_main *m = arg;
+	struct config *cfg, *old = m->td.cfg;
+	struct errbuf eb;
+
+	(void)fd;
+	(void)what;
+	log_msg(LOG_INFO, "reloading %s", m->config_path);
+	if ((cfg = ternd_load_config(m, m->explicit_config)) == NULL)
+		return;
+	if (strcmp(cfg->queue_dir, old->queue_dir) != 0) {
+		log_msg(LOG_ERR, "queue_dir changed from %s to %s: restart "
+		    "ternd for that; keeping the running config",
+		    old->queue_dir, cfg->queue_dir);
+		config_free(cfg);
+		return;
+	}
+	m->td.cfg = cfg;
+	errbuf_clear(&eb);
+	if (qmgr_reload(m->td.qmgr, old, &eb) < 0) {
+		log_msg(LOG_ERR, "reload failed: %s; keeping the running "
+		    "config", eb.msg);
+		m->td.cfg = old;
+		config_free(cfg);
+		return;
+	}
+	qmgr_reload_aliases(&m->td);
+}
+
+static void
+ternd_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct ternd_main *m = arg;
+
+	(void)what;
+	log_msg(LOG_INFO, "stopping on signal %d", (int)sig);
+	m->td.stopping = true;
+	qmgr_shutdown(m->td.qmgr);
+	event_base_loopexit(m->td.base, NULL);
+}
+
+static int
+ternd_signals(struct ternd_main *m)
+{
+	struct event_base *b = m->td.base;
+
+	signal(SIGPIPE, SIG_IGN);
+	m->sig_hup = evsignal_new(b, SIGHUP, ternd_on_hup, m);
+	m->sig_term = evsignal_new(b, SIGTERM, ternd_on_stop, m);
+	m->sig_int = evsignal_new(b, SIGINT, ternd_on_stop, m);
+	if (m->sig_hup == NULL || m->sig_term == NULL || m->sig_int == NULL ||
+	    evsignal_add(m->sig_hup, NULL) < 0 ||
+	    evsignal_add(m->sig_term, NULL) < 0 ||
+	    evsignal_add(m->sig_int, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+ternd_pickup_queued(const char *id, void *arg)
+{
+	struct ternd *td = arg;
+
+	if (td->qmgr != NULL)
+		qmgr_enqueue(td->qmgr, id);
+}
+
+/* Everything that needs the final identity: queue, lock, modules. */
+static int
+ternd_start(struct ternd_main *m)
+{
+	struct ternd *td = &m->td;
+	struct errbuf eb;
+
+	errbuf_clear(&eb);
+	if (queue_setup(td->cfg->queue_dir, &eb) < 0)
+		log_msg(LOG_WARNING, "queue %s: %s", td->cfg->queue_dir, eb.msg);
+	if (ternd_lock(m) < 0)
+		return EX_TEMPFAIL;
+	qmgr_reload_aliases(td);
+	if ((td->dns = dns_new(td->base, td->cfg->dns_servers, &eb)) == NULL) {
+		log_msg(LOG_ERR, "DNS: %s", eb.msg);
+		return EX_CONFIG;
+	}
+	/* maildrop first, so nothing is loaded twice. */
+	if ((td->pickup = pickup_new(td, ternd_pickup_queued, td, &eb)) ==
+	    NULL) {
+		log_msg(LOG_ERR, "pickup: %s", eb.msg);
+		return EX_CANTCREAT;
+	}
+	pickup_run(td->pickup);
+	if ((td->qmgr = qmgr_new(td, &eb)) == NULL) {
+		log_msg(LOG_ERR, "%s", eb.msg);
+		return EX_CONFIG;
+	}
+	log_msg(LOG_INFO, "ternd started: queue %s, %zu relay%s", 
+	    td->cfg->queue_dir, td->cfg->nrelays,
+	    td->cfg->nrelays == 1 ? "" : "s");
+	return EX_OK;
+}
+
+static int
+ternd_parse(int argc, char **argv, struct ternd_main *m)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:f")) != -1) {
+		if (opt == 'c')
+			m->config_path = optarg;
+		else if (opt == 'f')
+			m->td.foreground = true;
+		else
+			return ternd_usage();
+	}
+	if (optind != argc)
+		return ternd_usage();
+	m->config_path = config_choose_path(m->config_path,
+	    &m->explicit_config);
+	return 0;
+}
+
+static void
+ternd_cleanup(struct ternd_main *m)
+{
+	pickup_free(m->td.pickup);
+	qmgr_free(m->td.qmgr);
+	dns_free(m->td.dns);
+	aliases_free(m->td.aliases);
+	if (m->sig_hup)
+		event_free(m->sig_hup);
+	if (m->sig_term)
+		event_free(m->sig_term);
+	if (m->sig_int)
+		event_free(m->sig_int);
+	event_base_free(m->td.base);
+	config_free(m->td.cfg);
+	log_close();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ternd_main m;
+	struct errbuf eb;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.lock_fd = -1;
+	if ((rc = ternd_parse(argc, argv, &m)) != 0)
+		return rc;
+	log_open("ternd", "stderr", false, &eb);
+	if ((m.td.cfg = ternd_load_config(&m, m.explicit_config)) == NULL)
+		return EX_CONFIG;
+	errbuf_clear(&eb);
+	if (!m.td.foreground && log_open("ternd", m.td.cfg->log,
+	    m.td.cfg->log_format == CONFIG_LOG_JSON, &eb) < 0)
+		fprintf(stderr, "ternd: %s\n", eb.msg);
+	if (m.td.foreground)
+		log_open("ternd", "stderr", m.td.cfg->log_format ==
+		    CONFIG_LOG_JSON, &eb);
+	if ((m.td.base = event_base_new()) == NULL || ternd_signals(&m) < 0) {
+		log_msg(LOG_ERR, "cannot set up the event loop");
+		return EX_OSERR;
+	}
+	if (ternd_drop_privileges(m.td.cfg) < 0)
+		return EX_NOPERM;
+	if (!m.td.foreground && daemon(0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot go to the background: %s",
+		    strerror(errno));
+		return EX_OSERR;
+	}
+	if (!m.td.foreground)
+		event_reinit(m.td.base);
+	if ((rc = ternd_start(&m)) == EX_OK)
+		event_base_dispatch(m.td.base);
+	ternd_cleanup(&m);
+	return rc;
+}
