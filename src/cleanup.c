@@ -10,6 +10,7 @@
  */
 #include "autoconf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 #include "cleanup.h"
 #include "header.h"
+#include "mime_text.h"
+#include "rfc2047.h"
 #include "str.h"
 
 struct cleanup_ctx {
@@ -155,11 +158,69 @@ cleanup_received(const struct cleanup_input *in, const struct envelope *env,
 	return buf_printf(data, "; %s\n", date);
 }
 
+/* True when the Subject field is missing or holds only white space. */
+static bool
+cleanup_subject_empty(const struct header_block *hb, long *idx)
+{
+	const struct header_field *f;
+	size_t i;
+
+	*idx = header_find(hb, "Subject", 0);
+	if (*idx < 0)
+		return true;
+	f = &hb->v[*idx];
+	for (i = f->value_off; i < f->len; i++)
+		if (strchr(" \t\r\n", f->text[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * empty_subject_from_body: the message with a Subject made of the first
+ * N characters of its text, replacing an empty one.  Appends the whole
+ * message to data; returns 1 when it did nothing (no text, or a
+ * Subject already), 0 when done, -1 on allocation failure.
+ */
+static int
+cleanup_subject(const struct cleanup_input *in, struct buf *data)
+{
+	struct header_block hb;
+	struct buf text;
+	struct errbuf eb;
+	long idx;
+	size_t i;
+	int rc = 1;
+
+	header_block_init(&hb);
+	buf_init(&text, 0);
+	if (header_parse(in->msg, in->msg_len, &hb, &eb) == 0 &&
+	    cleanup_subject_empty(&hb, &idx) &&
+	    mime_text_first(in->msg, in->msg_len,
+	    (size_t)in->cfg->empty_subject_from_body, &text) == 0 &&
+	    text.len > 0) {
+		rc = 0;
+		for (i = 0; i < hb.n && rc == 0; i++)
+			if ((long)i != idx)
+				rc = buf_append(data, hb.v[i].text, hb.v[i].len);
+		if (rc == 0)
+			rc = buf_puts(data, "Subject: ") < 0 ||
+			    rfc2047_encode(text.data, 9, data) < 0 ||
+			    buf_puts(data, "\n\n") < 0 ? -1 : 0;
+		if (rc == 0)
+			rc = buf_append(data, in->msg + hb.body_off,
+			    in->msg_len - hb.body_off);
+	}
+	header_block_fini(&hb);
+	buf_fini(&text);
+	return rc;
+}
+
 int
 cleanup_message(const struct cleanup_input *in, struct envelope *out,
     struct buf *data, cleanup_warn_fn warn, void *arg, struct errbuf *eb)
 {
 	struct cleanup_ctx c;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.in = in;
@@ -170,8 +231,11 @@ cleanup_message(const struct cleanup_input *in, struct envelope *out,
 		return -1;
 	if (out->nrcpts == 0)
 		return errbuf_set(eb, "no recipients");
-	if (cleanup_received(in, out, data) < 0 ||
-	    buf_append(data, in->msg, in->msg_len) < 0)
+	if (cleanup_received(in, out, data) < 0)
+		return errbuf_set(eb, "out of memory");
+	rc = in->cfg->empty_subject_from_body > 0 ? cleanup_subject(in, data) :
+	    1;
+	if (rc < 0 || (rc == 1 && buf_append(data, in->msg, in->msg_len) < 0))
 		return errbuf_set(eb, "out of memory");
 	out->size = data->len;
 	return 0;

@@ -11,6 +11,9 @@
 /* tern queue [--json] */
 int tern_cmd_queue(const struct config *cfg, int argc, char **argv);
 
+/* tern flush: ask the running ternd to retry deferred mail now. */
+int tern_cmd_flush(const struct config *cfg, int argc, char **argv);
+
 /* tern check: the config was loaded by the caller with every error
  * already printed; this adds the checks that need more than syntax. */
 int tern_cmd_check(const struct config *cfg, int argc, char **argv);

@@ -23,6 +23,8 @@ static const struct tern_command tern_commands[] = {
 	{ "queue", tern_cmd_queue,
 	    "queue [--json]      list queued mail (one line or JSON object "
 	    "per message)" },
+	{ "flush", tern_cmd_flush,
+	    "flush               retry all deferred mail now (needs ternd)" },
 	{ "check", tern_cmd_check,
 	    "check               validate the config; errors name file:line" },
 	{ NULL, NULL, NULL },

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "queue.h"
+#include "trigger.h"
 #include "tern_cmd.h"
 
 static const char *
@@ -145,4 +146,23 @@ tern_cmd_queue(const struct config *cfg, int argc, char **argv)
 	if (!json && count == 0)
 		puts("the queue is empty");
 	return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+}
+
+int
+tern_cmd_flush(const struct config *cfg, int argc, char **argv)
+{
+	struct errbuf eb;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: tern flush\n");
+		return EX_USAGE;
+	}
+	errbuf_clear(&eb);
+	if (trigger_send(cfg->queue_dir, TRIGGER_FLUSH, &eb) == 0)
+		return EX_OK;
+	fprintf(stderr, "tern: cannot flush the queue: ternd is not running "
+	    "(%s); start ternd, it delivers the queue when it starts\n",
+	    eb.msg);
+	return EX_UNAVAILABLE;
 }
