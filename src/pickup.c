@@ -145,7 +145,7 @@ pickup_one(struct pickup *p, int dirfd, const char *name)
 	const char *msg = NULL;
 	char *file = NULL;
 	size_t msg_len = 0;
-	uid_t owner;
+	uid_t owner = (uid_t)-1;
 	int rc;
 
 	envelope_init(&env);

