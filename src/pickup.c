@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ struct pickup {
 	int sock;
 	struct event *sock_ev;
 	struct event *scan_ev;  /* periodic backstop */
+	struct event *more_ev;  /* the next batch, after the loop's turn */
+	bool full;              /* the last scan stopped at PICKUP_BATCH */
 	char batch[PICKUP_BATCH][QUEUE_ID_LEN + 1];
 	size_t nbatch;
 };
@@ -243,11 +246,8 @@ pickup_entry(struct pickup *p, int dirfd, const char *name, time_t now)
 		pickup_corrupt(p, name, "the name is not a queue ID");
 		return;
 	}
-	if (pickup_one(p, dirfd, name) == 0) {
+	if (pickup_one(p, dirfd, name) == 0)
 		memcpy(p->batch[p->nbatch++], name, QUEUE_ID_LEN + 1);
-		if (p->nbatch == PICKUP_BATCH)
-			pickup_commit(p, dirfd);
-	}
 }
 
 static void
@@ -263,8 +263,15 @@ pickup_scan(struct pickup *p)
 		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
 		return;
 	}
-	while (!p->td->stopping && (de = readdir(d)) != NULL)
+	/* One batch per turn of the event loop, so deliveries and
+	 * triggers are served while a big maildrop drains. */
+	while (!p->td->stopping && p->nbatch < PICKUP_BATCH &&
+	    (de = readdir(d)) != NULL)
 		pickup_entry(p, dirfd(d), de->d_name, now);
+	if (p->nbatch == PICKUP_BATCH) {
+		p->full = true;
+		event_active(p->more_ev, EV_TIMEOUT, 0);
+	}
 	pickup_commit(p, dirfd(d));
 	closedir(d);
 }
@@ -280,7 +287,18 @@ pickup_on_timer(evutil_socket_t fd, short what, void *arg)
 void
 pickup_run(struct pickup *p)
 {
-	pickup_scan(p);
+	unsigned rounds;
+
+	/* At start-up everything in maildrop is committed before the queue
+	 * manager reads the queue: a file found in both (a crash between
+	 * commit and removal) is then redone from maildrop, never twice. */
+	for (rounds = 0; rounds < 100000 && !p->td->stopping; rounds++) {
+		p->full = false;
+		pickup_scan(p);
+		if (!p->full)
+			break;
+	}
+	event_del(p->more_ev);
 }
 
 /* ---------------------------------------------------------------- trigger */
@@ -362,7 +380,8 @@ pickup_new(struct ternd *td, pickup_queued_fn queued, void *arg,
 	p->sock_ev = event_new(td->base, p->sock, EV_READ | EV_PERSIST,
 	    pickup_on_trigger, p);
 	p->scan_ev = event_new(td->base, -1, EV_PERSIST, pickup_on_timer, p);
-	if (p->sock_ev == NULL || p->scan_ev == NULL ||
+	p->more_ev = event_new(td->base, -1, 0, pickup_on_timer, p);
+	if (p->sock_ev == NULL || p->scan_ev == NULL || p->more_ev == NULL ||
 	    event_add(p->sock_ev, NULL) < 0 ||
 	    event_add(p->scan_ev, &every) < 0) {
 		errbuf_set(eb, "cannot set up pickup events");
@@ -381,6 +400,8 @@ pickup_free(struct pickup *p)
 		event_free(p->sock_ev);
 	if (p->scan_ev != NULL)
 		event_free(p->scan_ev);
+	if (p->more_ev != NULL)
+		event_free(p->more_ev);
 	if (p->sock >= 0)
 		close(p->sock);
 	free(p);

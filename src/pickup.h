@@ -29,7 +29,7 @@ typedef void (*pickup_queued_fn)(const char *id, void *arg);
 struct pickup *pickup_new(struct ternd *td, pickup_queued_fn queued,
     void *arg, struct errbuf *eb);
 
-/* Look at maildrop now: pick up and commit everything found there. */
+/* At start-up: pick up and commit everything in maildrop now. */
 void pickup_run(struct pickup *p);
 
 void pickup_free(struct pickup *p);

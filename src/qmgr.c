@@ -822,7 +822,13 @@ qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
 		break;
 	case SMTPC_EV_FAILED:
 		qmgr_conn_unlist(c); /* so rerouting cannot pick it again */
-		qmgr_conn_failed(c, out);
+		/* A server closing a session we kept idle is no fault of
+		 * the relay. */
+		if (c->ready && c->job == NULL)
+			log_msg(LOG_INFO, "relay %s: idle session closed: %s",
+			    c->relay->rc->name, out->err);
+		else
+			qmgr_conn_failed(c, out);
 		qmgr_conn_close(c);
 		break;
 	case SMTPC_EV_CLOSED:
@@ -1423,7 +1429,10 @@ qmgr_shutdown(struct qmgr *q)
 			if (c->job != NULL)
 				qmgr_job_free(c->job);
 			c->job = NULL;
-			qmgr_conn_close(c);
+			/* A session still waiting for DNS is closed by the
+			 * lookup's cancellation when ternd frees DNS. */
+			if (c->s != NULL)
+				qmgr_conn_close(c);
 		}
 }
 

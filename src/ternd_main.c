@@ -258,8 +258,9 @@ static void
 ternd_cleanup(struct ternd_main *m)
 {
 	pickup_free(m->td.pickup);
-	qmgr_free(m->td.qmgr);
+	/* DNS first: cancelled lookups call back into the queue manager. */
 	dns_free(m->td.dns);
+	qmgr_free(m->td.qmgr);
 	aliases_free(m->td.aliases);
 	if (m->sig_hup)
 		event_free(m->sig_hup);
