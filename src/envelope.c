@@ -236,18 +236,6 @@ envelope_encode(const struct envelope *env, struct buf *out)
 
 /* ---------------------------------------------------------------- decode */
 
-static int
-envelope_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode an escaped value s[0..n) into a new string; NULL when it is
  * malformed (bad escape, raw control byte, escaped NUL) or no memory. */
 static char *
@@ -268,8 +256,8 @@ envelope_unescape(const char *s, size_t n)
 		}
 		if (i + 2 >= n)
 			goto bad;
-		hi = envelope_hexval((unsigned char)s[i + 1]);
-		lo = envelope_hexval((unsigned char)s[i + 2]);
+		hi = str_hexval((unsigned char)s[i + 1]);
+		lo = str_hexval((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
 		*o++ = (char)(hi << 4 | lo);

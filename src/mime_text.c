@@ -8,7 +8,6 @@
  */
 #include "autoconf.h"
 
-#include <iconv.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "header.h"
 #include "mime_text.h"
+#include "rfc2047.h"
 #include "str.h"
 
 struct mime_text_part {
@@ -94,18 +94,6 @@ mime_text_headers(const struct header_block *hb, struct mime_text_part *p)
 }
 
 static int
-mime_text_b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static int
 mime_text_unbase64(const char *s, size_t n, struct buf *out)
 {
 	unsigned acc = 0, bits = 0;
@@ -113,7 +101,7 @@ mime_text_unbase64(const char *s, size_t n, struct buf *out)
 	int v;
 
 	for (i = 0; i < n; i++) {
-		if ((v = mime_text_b64val((unsigned char)s[i])) < 0)
+		if ((v = str_b64val((unsigned char)s[i])) < 0)
 			continue; /* line breaks, padding, junk */
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
@@ -124,18 +112,6 @@ mime_text_unbase64(const char *s, size_t n, struct buf *out)
 		}
 	}
 	return 0;
-}
-
-static int
-mime_text_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 static int
@@ -154,8 +130,8 @@ mime_text_unqp(const char *s, size_t n, struct buf *out)
 			i++;
 			continue;
 		}
-		hi = i + 2 < n ? mime_text_hex((unsigned char)s[i + 1]) : -1;
-		lo = i + 2 < n ? mime_text_hex((unsigned char)s[i + 2]) : -1;
+		hi = i + 2 < n ? str_hexval((unsigned char)s[i + 1]) : -1;
+		lo = i + 2 < n ? str_hexval((unsigned char)s[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			if (buf_putc(out, '=') < 0)
 				return -1;
@@ -168,42 +144,22 @@ mime_text_unqp(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
-/* Convert raw bytes in charset to UTF-8; what cannot be converted is
- * skipped (a Subject is better short than missing). */
+/* Convert raw bytes in charset to UTF-8.  8-bit text labelled
+ * US-ASCII or UTF-8 that is not UTF-8 is read as ISO-8859-1, the usual
+ * mislabelling; a Subject is better approximate than missing. */
 static int
 mime_text_to_utf8(const char *charset, const struct buf *raw,
     struct buf *out)
 {
-	char *in, *o;
-	size_t inleft, oleft;
-	iconv_t cd;
+	size_t start = out->len;
+	int rc;
 
-	if (strcasecmp(charset, "utf-8") == 0 ||
-	    strcasecmp(charset, "us-ascii") == 0 || raw->len == 0) {
-		if (str_utf8_valid(raw->data, raw->len))
-			return buf_append(out, raw->data, raw->len);
-		charset = "ISO-8859-1"; /* mislabelled 8-bit text */
-	}
-	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
-		return 0; /* unknown charset: no text */
-	in = raw->data;
-	inleft = raw->len;
-	while (inleft > 0) {
-		if (buf_reserve(out, inleft * 4 + 16) < 0)
-			break;
-		o = out->data + out->len;
-		oleft = out->cap - out->len - 1;
-		if (iconv(cd, &in, &inleft, &o, &oleft) == (size_t)-1 &&
-		    inleft > 0) {
-			in++; /* skip the byte iconv could not take */
-			inleft--;
-		}
-		out->len = (size_t)(o - out->data);
-	}
-	if (out->data != NULL)
-		out->data[out->len] = '\0';
-	iconv_close(cd);
-	return 0;
+	rc = rfc2047_to_utf8(charset, raw->data ? raw->data : "", raw->len,
+	    out);
+	if (rc == 1 && out->len == start && (strcasecmp(charset, "utf-8") ==
+	    0 || strcasecmp(charset, "us-ascii") == 0))
+		rc = rfc2047_to_utf8("ISO-8859-1", raw->data, raw->len, out);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Fold white space and keep max_chars characters of text. */

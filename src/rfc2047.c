@@ -115,22 +115,6 @@ rfc2047_parse_word(const char *text, size_t len, size_t i,
 	return true;
 }
 
-static int
-rfc2047_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Base64 to octets.  Returns 0, 1 when malformed, -1 when out fails.
  * Missing padding is accepted: some encoders omit it. */
 static int
@@ -141,7 +125,7 @@ rfc2047_b_decode(const char *s, size_t n, struct buf *out)
 	size_t i;
 
 	for (i = 0; i < n && s[i] != '='; i++) {
-		if ((v = rfc2047_b64_value((unsigned char)s[i])) < 0)
+		if ((v = str_b64val((unsigned char)s[i])) < 0)
 			return 1;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
@@ -158,17 +142,6 @@ rfc2047_b_decode(const char *s, size_t n, struct buf *out)
 	return bits >= 6 ? 1 : 0;
 }
 
-static int
-rfc2047_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Q to octets.  Returns 0, 1 when malformed, -1 when out fails. */
 static int
 rfc2047_q_decode(const char *s, size_t n, struct buf *out)
@@ -183,8 +156,8 @@ rfc2047_q_decode(const char *s, size_t n, struct buf *out)
 		} else if (c == '=') {
 			if (n - i < 3)
 				return 1;
-			hi = rfc2047_hex_value((unsigned char)s[i + 1]);
-			lo = rfc2047_hex_value((unsigned char)s[i + 2]);
+			hi = str_hexval((unsigned char)s[i + 1]);
+			lo = str_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return 1;
 			c = hi << 4 | lo;
@@ -304,14 +277,10 @@ rfc2047_iconv(const char *charset, const char *p, size_t n, struct buf *out)
 	return rc;
 }
 
-/* Convert octets in charset to clean UTF-8 in out (reset first). */
-static int
-rfc2047_convert(const char *charset, const struct buf *bytes,
+int
+rfc2047_to_utf8(const char *charset, const char *p, size_t n,
     struct buf *out)
 {
-	const char *p = bytes->data != NULL ? bytes->data : "";
-
-	buf_reset(out);
 	/*
 	 * The common charsets need no iconv_open, which is not cheap.
 	 * 8-bit text labelled US-ASCII is nearly always UTF-8: accept it
@@ -321,11 +290,21 @@ rfc2047_convert(const char *charset, const struct buf *bytes,
 	    strcasecmp(charset, "UTF8") == 0 ||
 	    strcasecmp(charset, "US-ASCII") == 0 ||
 	    strcasecmp(charset, "ASCII") == 0) {
-		if (!str_utf8_valid(p, bytes->len))
+		if (!str_utf8_valid(p, n))
 			return 1;
-		return rfc2047_put_clean(out, p, bytes->len);
+		return rfc2047_put_clean(out, p, n);
 	}
-	return rfc2047_iconv(charset, p, bytes->len, out);
+	return rfc2047_iconv(charset, p, n, out);
+}
+
+/* Convert octets in charset to clean UTF-8 in out (reset first). */
+static int
+rfc2047_convert(const char *charset, const struct buf *bytes,
+    struct buf *out)
+{
+	buf_reset(out);
+	return rfc2047_to_utf8(charset, bytes->data != NULL ? bytes->data : "",
+	    bytes->len, out);
 }
 
 /* Commit the active run: its converted text, or its source verbatim.

@@ -34,4 +34,12 @@ int rfc2047_encode(const char *utf8, size_t first_col, struct buf *out);
 int rfc2047_encode_phrase(const char *utf8, size_t first_col,
     struct buf *out);
 
+/* Convert n octets in charset (any name iconv knows, with the usual
+ * mail aliases: gb2312 is read as GB18030...) to UTF-8 with control
+ * characters turned into spaces, appended to out.  Returns 0, 1 when
+ * the charset is unknown or the octets are not valid in it (out may
+ * hold what came before the fault), -1 on allocation failure. */
+int rfc2047_to_utf8(const char *charset, const char *p, size_t n,
+    struct buf *out);
+
 #endif

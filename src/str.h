@@ -26,6 +26,12 @@ bool str_ieq_n(const char *s, const char *name, size_t n);
  * by len (which must be at least 1). */
 size_t str_utf8_len(const unsigned char *s, size_t len);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int str_hexval(int c);
+
+/* The value of a base64 digit (RFC 4648 alphabet), or -1. */
+int str_b64val(int c);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates,
  * or code points past U+10FFFF). */
 bool str_utf8_valid(const char *s, size_t len);
