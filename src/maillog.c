@@ -6,21 +6,31 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "maillog.h"
 
+/* Seconds as Postfix prints them: two decimals without trailing zeros
+ * below 10 s ("0", "0.03", "1.2"), whole seconds above; never an
+ * exponent, which log readers do not expect. */
 static void
 maillog_num(double v, char *out, size_t len)
 {
+	size_t n;
+
 	if (v < 0)
 		v = 0;
-	if (v < 0.1 && v > 0)
-		snprintf(out, len, "%.2g", v);
-	else if (v < 10)
-		snprintf(out, len, "%.1f", v);
-	else
+	if (v >= 10) {
 		snprintf(out, len, "%.0f", v);
+		return;
+	}
+	snprintf(out, len, "%.2f", v);
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 1 && out[n - 1] == '.')
+		out[--n] = '\0';
 }
 
 void

@@ -684,7 +684,7 @@ qmgr_reply_text(const struct smtpc_rcpt *r, const struct smtpc_outcome *out,
  * took at least one recipient. */
 static bool
 qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
-    const char *relay)
+    const char *relay, bool dsn)
 {
 	struct envelope_rcpt *r;
 	struct smtpc_rcpt *sr;
@@ -704,8 +704,14 @@ qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
 		if (a == ROUTE_DELIVERED) {
 			r->state = ENVELOPE_RCPT_SENT;
 			took = true;
-			snprintf(text, sizeof(text), "%d %s", sr->reply.code,
+			snprintf(text, sizeof(text), "%d %s%s%s", sr->reply.code,
+			    sr->reply.status, sr->reply.status[0] ? " " : "",
 			    sr->reply.text);
+			/* A server that speaks DSN got NOTIFY and reports
+			 * success itself; "relayed" is only for one that
+			 * cannot (RFC 3461 section 5.2.2). */
+			if (dsn)
+				r->notify &= ~(unsigned)ENVELOPE_NOTIFY_SUCCESS;
 			qmgr_log_rcpt(job, r, relay, "sent", text);
 		} else if (a == ROUTE_BOUNCE) {
 			r->state = ENVELOPE_RCPT_BOUNCED;
@@ -778,7 +784,7 @@ qmgr_conn_failed(struct qmgr_conn *c, const struct smtpc_outcome *out)
 	    qmgr_now()));
 	c->job = NULL;
 	if (job != NULL) {
-		qmgr_apply(job, out, c->addr_text);
+		qmgr_apply(job, out, c->addr_text, false);
 		qmgr_after_attempt(job);
 	}
 	/* Jobs queued behind this relay: route again (it is cooling). */
@@ -787,6 +793,23 @@ qmgr_conn_failed(struct qmgr_conn *c, const struct smtpc_outcome *out)
 		w->relay = NULL;
 		qmgr_route(w);
 	}
+}
+
+/* Whether the server announced the DSN extension (RFC 3461). */
+static bool
+qmgr_offers_dsn(const struct smtpc_session *s)
+{
+	const char *caps = smtpc_capabilities(s), *p;
+
+	for (p = caps; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (strncasecmp(p, "DSN", 3) == 0 &&
+		    (p[3] == '\0' || p[3] == '\n' || p[3] == '\r' ||
+		    p[3] == ' '))
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -814,8 +837,8 @@ qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
 		job = c->job;
 		c->job = NULL;
 		if (job != NULL) {
-			if (qmgr_apply(job, out, c->addr_text))
-				relay_state_count(c->relay->state, qmgr_now());
+			qmgr_apply(job, out, c->addr_text,
+			    qmgr_offers_dsn(c->s));
 			qmgr_after_attempt(job);
 		}
 		qmgr_conn_next(c);
@@ -1155,6 +1178,9 @@ qmgr_route(struct qmgr_job *job)
 	pick = relay_state_pick(states, limits, n, job->skip_mask, qmgr_now(),
 	    &retry_at);
 	if (pick >= 0) {
+		/* Count against the quota now, not when the relay answers:
+		 * messages assigned together must not all pass the check. */
+		relay_state_count(set->v[pick].state, qmgr_now());
 		qmgr_assign(q, job, &set->v[pick]);
 		return;
 	}

@@ -11,7 +11,12 @@
  * server offers PIPELINING.  After a transaction the session stays open
  * for the next message to the same relay until smtpc_quit() or the idle
  * timeout.  Every step has a timeout.  Results arrive through one
- * callback; the session is never freed inside it (smtpc_free defers).
+ * callback, always from the event loop (never from inside smtpc_new,
+ * smtpc_send or smtpc_quit); the session is never freed inside it
+ * (smtpc_free defers).  No credential is ever sent without TLS.
+ *
+ * The program must ignore SIGPIPE: a write to a connection the server
+ * closed would otherwise kill it.
  */
 #ifndef TERN_SMTPC_H
 #define TERN_SMTPC_H
@@ -35,7 +40,8 @@ enum smtpc_stage {
 	SMTPC_STAGE_TLS,      /* TLS handshake or certificate verification */
 	SMTPC_STAGE_GREETING, /* the 220 banner */
 	SMTPC_STAGE_EHLO,     /* EHLO and HELO */
-	SMTPC_STAGE_STARTTLS, /* STARTTLS refused or not offered when required */
+	SMTPC_STAGE_STARTTLS, /* STARTTLS refused, or not offered when
+				 required */
 	SMTPC_STAGE_AUTH,     /* no usable mechanism, or credentials refused */
 	SMTPC_STAGE_MAIL,     /* MAIL FROM */
 	SMTPC_STAGE_RCPT,     /* RCPT TO (per recipient) */
@@ -70,19 +76,24 @@ enum smtpc_auth_mode {
 	SMTPC_AUTH_NONE,
 };
 
+/* Strings are borrowed; a 0 timeout means the default (30 s connect,
+ * 300 s per reply, 60 s idle). */
 struct smtpc_config {
 	const char *host;        /* for SNI and the certificate name check
-				    (a name or an IP literal) and messages */
+				    (a name or an IP literal) and messages;
+				    NULL: the address */
 	struct sockaddr_storage addr; /* where to connect (port included) */
 	socklen_t addrlen;
 	enum smtpc_tls_mode tls;
 	bool tls_verify;         /* verify chain and host name (default) */
-	SSL_CTX *ssl_ctx;        /* from smtpc_tls_ctx_new(); not owned */
+	SSL_CTX *ssl_ctx;        /* from smtpc_tls_ctx_new(); not owned;
+				    NULL: the session makes one with the
+				    system trust store */
 	enum smtpc_auth_mode auth;
 	const char *username;    /* NULL: no AUTH */
 	const char *password;    /* PLAIN, LOGIN, CRAM-MD5 */
 	const char *oauth2_token;/* XOAUTH2 */
-	const char *helo_name;   /* our EHLO name */
+	const char *helo_name;   /* our EHLO name (NULL: "localhost") */
 	unsigned connect_timeout;  /* seconds, TCP + TLS handshake */
 	unsigned command_timeout;  /* seconds, each reply */
 	unsigned idle_timeout;     /* seconds a reused session may idle */
@@ -95,14 +106,24 @@ struct smtpc_rcpt {
 	const char *orcpt; /* "rfc822;addr" or NULL */
 	struct smtpc_reply reply; /* filled in: the RCPT reply, or the
 				     DATA/final reply when RCPT was
-				     accepted */
+				     accepted; a reply made here (5xx,
+				     never sent) for a bad address or a
+				     message refused before MAIL FROM */
 };
 
 /* The message of one transaction.  The header section is in memory
  * (already rewritten and signed by the caller); the body is read from
- * a file region.  Both use LF line ends; smtpc sends CRLF, dot-stuffs,
- * and folds lines longer than 998 octets (at white space where it can,
- * otherwise hard) so no line sent exceeds the limit. */
+ * a file region, in chunks, never whole.  Both use LF line ends (CRLF
+ * and a bare CR count as line ends too); smtpc sends CRLF, dot-stuffs,
+ * and keeps every line within 998 octets: a header line is folded
+ * before white space where it can, anything else is cut and continued
+ * after CRLF SP.  A DKIM signer must keep lines short itself, or the
+ * signature breaks.
+ *
+ * Refused here, before MAIL FROM, with a reply for every recipient and
+ * stage MAIL: SMTPUTF8 when the server lacks it (553 5.6.7), REQUIRETLS
+ * when it is not offered or TLS is not verified (550 5.7.30), a size
+ * over the server's SIZE (552 5.3.4), a bad sender (553 5.1.7). */
 struct smtpc_msg {
 	const char *sender;      /* "" for the null sender */
 	struct smtpc_rcpt *rcpts;
@@ -114,7 +135,8 @@ struct smtpc_msg {
 	int ret;                 /* enum envelope_ret: RET= when DSN offered */
 	const char *envid;       /* ENVID= when DSN offered, or NULL */
 	uint64_t size;           /* SIZE= estimate */
-	const char *head;        /* header section, ending with the empty line */
+	const char *head;        /* header section, ending with the empty
+				    line */
 	size_t head_len;
 	int body_fd;             /* body source, read with pread */
 	off_t body_off;
@@ -126,10 +148,14 @@ enum smtpc_event {
 	SMTPC_EV_READY,  /* connected, greeted, TLS and AUTH done: send */
 	SMTPC_EV_SENT,   /* a transaction ended; see the rcpt replies and
 			    the outcome (stage NONE when the final "." was
-			    accepted for the accepted recipients) */
+			    accepted for the accepted recipients; RCPT
+			    when nobody was) */
 	SMTPC_EV_FAILED, /* the session failed (stage, reply, err) and is
-			    closed; an active transaction's recipients all
-			    carry the failure */
+			    closed; an active transaction's recipients
+			    without a final answer carry the failure (the
+			    reply, or code 0 and err); those refused at
+			    RCPT keep that refusal.  May follow SENT when
+			    the connection is lost while idle. */
 	SMTPC_EV_CLOSED, /* closed after smtpc_quit or idle timeout */
 };
 
@@ -155,24 +181,31 @@ struct smtpc_session *smtpc_new(struct event_base *base,
 
 /* Start a transaction; allowed only after READY or SENT.  msg must stay
  * valid until the SENT or FAILED event.  Returns 0, or -1 when the
- * session is not ready. */
+ * session is not ready (or a SENT is still to be delivered), msg has no
+ * recipients, or memory ran out. */
 int smtpc_send(struct smtpc_session *s, struct smtpc_msg *msg);
 
-/* Say QUIT and close (CLOSED follows). */
+/* Say QUIT and close (CLOSED follows).  Mid-transaction the
+ * connection is dropped at once: no SENT for it, its recipients carry
+ * "session closed by smtpc_quit". */
 void smtpc_quit(struct smtpc_session *s);
 
 /* Free the session (closing it without a callback); safe to call from
  * inside the callback: the memory is released once it returns. */
 void smtpc_free(struct smtpc_session *s);
 
-/* The capabilities the server announced (for test-relay). */
+/* The capabilities the server announced (for test-relay): the EHLO
+ * lines after the greeting one, '\n' after each ("" before EHLO or
+ * after HELO). */
 const char *smtpc_capabilities(const struct smtpc_session *s);
 
 /* A client TLS context: TLS 1.2 or newer, the system trust store plus
  * ca_file when not NULL.  Returns NULL with eb set. */
 SSL_CTX *smtpc_tls_ctx_new(const char *ca_file, struct errbuf *eb);
 
-/* Name of a stage, for logs ("RCPT TO", "DATA", "connect"...). */
+/* Name of a stage, for logs: "none", "connect", "TLS", "greeting",
+ * "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA",
+ * "end of data", "I/O". */
 const char *smtpc_stage_name(enum smtpc_stage stage);
 
 /* Parse one reply line ("250-PIPELINING", "550 5.1.1 No such user");

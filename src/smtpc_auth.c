@@ -30,7 +30,8 @@ static const struct {
 	{ "CRAM-MD5", SMTPC_AUTH_MECH_CRAM_MD5, SMTPC_AUTH_CRAM_MD5 },
 	{ "XOAUTH2", SMTPC_AUTH_MECH_XOAUTH2, SMTPC_AUTH_XOAUTH2 },
 };
-#define SMTPC_AUTH_NMECHS (sizeof(smtpc_auth_mechs) / sizeof(smtpc_auth_mechs[0]))
+#define SMTPC_AUTH_NMECHS \
+	(sizeof(smtpc_auth_mechs) / sizeof(smtpc_auth_mechs[0]))
 
 unsigned
 smtpc_auth_mech_bit(const char *name, size_t len)

@@ -201,6 +201,19 @@ smtpc_tls_error(SSL *ssl, unsigned long ssl_err, int sys_err, bool implicit,
 	    " (is this a STARTTLS port? try tls = starttls)" : "");
 }
 
+bool
+smtpc_tls_verified(SSL *ssl)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+#else
+	X509 *cert = SSL_get_peer_certificate(ssl);
+
+	X509_free(cert); /* only whether there was one matters */
+#endif
+	return cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
 void
 smtpc_tls_describe(SSL *ssl, char *out, size_t outlen)
 {

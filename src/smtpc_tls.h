@@ -37,6 +37,11 @@ void smtpc_tls_error(SSL *ssl, unsigned long ssl_err, int sys_err,
 /* The reason text of an OpenSSL error code ("wrong version number"). */
 void smtpc_tls_reason(unsigned long ssl_err, char *out, size_t outlen);
 
+/* After a handshake made with verification: did the server show a
+ * certificate, and did it pass?  (OpenSSL fails the handshake otherwise;
+ * this is the belt to those braces.) */
+bool smtpc_tls_verified(SSL *ssl);
+
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
 void smtpc_tls_describe(SSL *ssl, char *out, size_t outlen);
 
