@@ -372,8 +372,11 @@ fail:
 static void
 qmgr_job_free(struct qmgr_job *job)
 {
-	if (job->q != NULL)
+	/* A free slot: let the next due message in. */
+	if (job->q != NULL) {
 		job->q->njobs--;
+		qmgr_kick(job->q);
+	}
 	if (job->data_fd >= 0)
 		close(job->data_fd);
 	envelope_fini(&job->env);
@@ -1250,7 +1253,9 @@ qmgr_on_kick(evutil_socket_t fd, short what, void *arg)
 	while (!q->stopping && q->njobs < QMGR_MAX_JOBS &&
 	    sched_pop_due(q->sched, qmgr_now(), id, sizeof(id)))
 		qmgr_start(q, id);
-	if (!q->stopping)
+	/* When every slot is busy, the end of a job kicks again; arming
+	 * the timer now would spin on mail that is already due. */
+	if (!q->stopping && q->njobs < QMGR_MAX_JOBS)
 		qmgr_arm(q);
 }
 
