@@ -598,10 +598,13 @@ static void
 qmgr_set_reason(struct envelope_rcpt *r, const char *status,
     const char *reason)
 {
+	/* Copy first: reason may be r->reason itself. */
+	char *s = strdup(status), *t = strdup(reason);
+
 	free(r->status);
 	free(r->reason);
-	r->status = strdup(status);
-	r->reason = strdup(reason);
+	r->status = s;
+	r->reason = t;
 }
 
 /* No relay can take the pending recipients now: retry later, or give
@@ -702,8 +705,9 @@ qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
 		a = route_classify(qmgr_rcpt_stage(sr, out), &sr->reply);
 		qmgr_reply_text(sr, out, relay, text, sizeof(text));
 		qmgr_set_reason(r, sr->reply.status[0] ? sr->reply.status :
-		    a == ROUTE_DELIVERED ? "2.0.0" : a == ROUTE_BOUNCE ?
-		    "5.0.0" : "4.0.0", text);
+		    sr->reply.code == 0 && out->reply.status[0] ?
+		    out->reply.status : a == ROUTE_DELIVERED ? "2.0.0" :
+		    a == ROUTE_BOUNCE ? "5.0.0" : "4.0.0", text);
 		if (a == ROUTE_DELIVERED) {
 			r->state = ENVELOPE_RCPT_SENT;
 			took = true;
@@ -1167,9 +1171,10 @@ qmgr_route(struct qmgr_job *job)
 		qmgr_job_free(job); /* its envelope on disk is unchanged */
 		return;
 	}
-	if (n == 0) {
+	if (n == 0 || q->td->cfg->delivery == CONFIG_DELIVERY_DIRECT) {
 		qmgr_defer(job, "delivery = direct needs MX delivery, which "
-		    "this version of tern does not have; add a [relay]", 0);
+		    "this version of tern does not have; add a [relay] and set "
+		    "delivery = relay", 0);
 		return;
 	}
 	for (i = 0; i < n; i++) {

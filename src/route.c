@@ -37,6 +37,8 @@ const struct route_rule route_rules[] = {
 	    "quota or policy)" },
 	/* Temporary refusals anywhere: try elsewhere, retry later. */
 	{ SMTPC_STAGE_NONE, 4, NULL, 0, R_NEXT, "temporary failure" },
+	/* No SMTPUTF8 at this relay: another one may have it. */
+	{ SMTPC_STAGE_NONE, 5, "5.6.7", 0, R_NEXT, "relay lacks SMTPUTF8" },
 	/* Permanent refusals about the recipient or the content. */
 	{ SMTPC_STAGE_NONE, 5, "5.1.", 0, R_BOUNCE, "bad or unknown "
 	    "recipient address" },

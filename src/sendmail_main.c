@@ -421,9 +421,11 @@ sendmail_flush(const struct config *cfg)
 	errbuf_clear(&eb);
 	if (trigger_send(cfg->queue_dir, TRIGGER_FLUSH, &eb) == 0)
 		return EX_OK;
-	fprintf(stderr, "%s: cannot flush the queue: ternd is not running "
-	    "(%s); start ternd, it delivers the queue when it starts\n",
-	    sendmail_prog, eb.msg);
+	fprintf(stderr, "%s: cannot flush the queue: %s; %s\n",
+	    sendmail_prog, eb.msg, eb.errnum == EACCES || eb.errnum == EPERM ?
+	    "only root and the mail system's group may ask ternd to flush" :
+	    "ternd is not running; start it, it delivers the queue when it "
+	    "starts");
 	return EX_UNAVAILABLE;
 }
 
@@ -435,9 +437,15 @@ sendmail_run(struct sendmail_args *a, const struct config *cfg)
 
 	/* Logging to stderr would end up in every cron mail: only with -v. */
 	errbuf_clear(&eb);
+	/* A log file this user may not write must not make every cron
+	 * job's mail complain: fall back to syslog, say so only with -v. */
 	if (log_open(sendmail_prog, quiet ? "none" : cfg->log,
-	    cfg->log_format == CONFIG_LOG_JSON, &eb) < 0)
-		fprintf(stderr, "%s: %s\n", sendmail_prog, eb.msg);
+	    cfg->log_format == CONFIG_LOG_JSON, &eb) < 0) {
+		if (a->verbose)
+			fprintf(stderr, "%s: %s; logging to syslog\n",
+			    sendmail_prog, eb.msg);
+		log_open(sendmail_prog, "syslog", false, &eb);
+	}
 	switch (a->mode) {
 	case SENDMAIL_LIST:
 		return sendmail_list(cfg);

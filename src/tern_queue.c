@@ -161,8 +161,9 @@ tern_cmd_flush(const struct config *cfg, int argc, char **argv)
 	errbuf_clear(&eb);
 	if (trigger_send(cfg->queue_dir, TRIGGER_FLUSH, &eb) == 0)
 		return EX_OK;
-	fprintf(stderr, "tern: cannot flush the queue: ternd is not running "
-	    "(%s); start ternd, it delivers the queue when it starts\n",
-	    eb.msg);
+	fprintf(stderr, "tern: cannot flush the queue: %s; %s\n", eb.msg,
+	    eb.errnum == EACCES || eb.errnum == EPERM ? "only root and the "
+	    "mail system's group may ask ternd to flush" : "ternd is not "
+	    "running; start it, it delivers the queue when it starts");
 	return EX_UNAVAILABLE;
 }

@@ -1,10 +1,11 @@
 /*
  * ternd_main: the daemon's start, signals and stop.
  *
- * Order matters: load the config, read secrets and bind the trigger
- * socket while still root (when started as root), then drop to
- * run_user, take the queue's lock, pick up what waits in maildrop,
- * load the queue, and run the event loop.  SIGHUP reloads the config
+ * Order matters: load the config, drop root for run_user (ternd binds
+ * no privileged port yet, so nothing needs root after the config is
+ * read), take the queue's lock, bind the trigger socket, pick up what
+ * waits in maildrop, read the relays' secrets (they must belong to
+ * run_user and be private to it), load the queue, run the event loop.  SIGHUP reloads the config
  * and aliases without touching deliveries in flight; SIGTERM and SIGINT
  * stop: sessions in flight are abandoned, their envelopes still list
  * the recipients as pending, and the next start delivers them.
