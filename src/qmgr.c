@@ -74,6 +74,7 @@ struct qmgr_relays {
 	size_t n;
 	unsigned refs;
 	bool retired;
+	LIST_ENTRY(qmgr_relays) retired_link; /* in qmgr->retired */
 };
 
 struct qmgr_conn {
@@ -119,6 +120,7 @@ struct qmgr {
 	struct event *save_ev;  /* relay quotas to disk, now and then */
 	unsigned njobs;
 	TAILQ_HEAD(, qmgr_job) stalled; /* waiting for a free session */
+	LIST_HEAD(, qmgr_relays) retired; /* old relays with busy sessions */
 	bool stopping;
 };
 
@@ -284,8 +286,10 @@ qmgr_relays_free(struct qmgr_relays *set)
 static void
 qmgr_relays_unref(struct qmgr_relays *set)
 {
-	if (--set->refs == 0 && set->retired)
+	if (--set->refs == 0 && set->retired) {
+		LIST_REMOVE(set, retired_link);
 		qmgr_relays_free(set);
+	}
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -1374,6 +1378,7 @@ qmgr_new(struct ternd *td, struct errbuf *eb)
 	}
 	q->td = td;
 	TAILQ_INIT(&q->stalled);
+	LIST_INIT(&q->retired);
 	srand((unsigned)(time(NULL) ^ getpid()));
 	if ((q->relays = qmgr_relays_new(td->cfg, eb)) == NULL ||
 	    (q->sched = sched_new()) == NULL ||
@@ -1395,6 +1400,20 @@ qmgr_new(struct ternd *td, struct errbuf *eb)
 	return q;
 }
 
+/* Idle sessions of retired relays close now; busy ones after their
+ * transaction (qmgr_conn_next). */
+static void
+qmgr_relays_quit_idle(struct qmgr_relays *set)
+{
+	struct qmgr_conn *c;
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		LIST_FOREACH(c, &set->v[i].conns, link)
+			if (c->ready && c->job == NULL && c->s != NULL)
+				smtpc_quit(c->s);
+}
+
 int
 qmgr_reload(struct qmgr *q, struct config *old, struct errbuf *eb)
 {
@@ -1409,6 +1428,8 @@ qmgr_reload(struct qmgr *q, struct config *old, struct errbuf *eb)
 	q->relays = set;
 	prev->cfg = old;
 	prev->retired = true;
+	LIST_INSERT_HEAD(&q->retired, prev, retired_link);
+	qmgr_relays_quit_idle(prev);
 	/* Waiting jobs go to the new relays; busy sessions finish. */
 	for (i = 0; i < prev->n; i++)
 		while ((job = TAILQ_FIRST(&prev->v[i].waiting)) != NULL) {
@@ -1440,28 +1461,24 @@ qmgr_reload_aliases(struct ternd *td)
 	    td->cfg->aliases, aliases_count(al));
 }
 
-void
-qmgr_shutdown(struct qmgr *q)
+/* Abandon in-flight work of one relay set: the envelopes on disk still
+ * list those recipients as pending, so the next start retries them
+ * (at least once). */
+static void
+qmgr_shutdown_set(struct qmgr_relays *set)
 {
 	struct qmgr_conn *c, *next;
+	struct qmgr_job *job;
 	size_t i;
 
-	struct qmgr_job *job;
-
-	q->stopping = true;
-	qmgr_relays_save(q->relays);
-	for (i = 0; i < q->relays->n; i++)
-		while ((job = TAILQ_FIRST(&q->relays->v[i].waiting)) != NULL) {
-			TAILQ_REMOVE(&q->relays->v[i].waiting, job, link);
+	set->refs++; /* closing the last session must not free it here */
+	for (i = 0; i < set->n; i++) {
+		while ((job = TAILQ_FIRST(&set->v[i].waiting)) != NULL) {
+			TAILQ_REMOVE(&set->v[i].waiting, job, link);
 			qmgr_job_free(job);
 		}
-	for (i = 0; i < q->relays->n; i++)
-		for (c = LIST_FIRST(&q->relays->v[i].conns); c != NULL;
-		    c = next) {
+		for (c = LIST_FIRST(&set->v[i].conns); c != NULL; c = next) {
 			next = LIST_NEXT(c, link);
-			/* Abandon in-flight work: the envelopes on disk
-			 * still list those recipients as pending, so the
-			 * next start retries them (at least once). */
 			if (c->job != NULL)
 				qmgr_job_free(c->job);
 			c->job = NULL;
@@ -1470,6 +1487,23 @@ qmgr_shutdown(struct qmgr *q)
 			if (c->s != NULL)
 				qmgr_conn_close(c);
 		}
+	}
+	qmgr_relays_unref(set);
+}
+
+void
+qmgr_shutdown(struct qmgr *q)
+{
+	struct qmgr_relays *set, *next;
+
+	q->stopping = true;
+	qmgr_relays_save(q->relays);
+	qmgr_shutdown_set(q->relays);
+	/* Retired sets free themselves as their last session closes. */
+	for (set = LIST_FIRST(&q->retired); set != NULL; set = next) {
+		next = LIST_NEXT(set, retired_link);
+		qmgr_shutdown_set(set);
+	}
 }
 
 void
@@ -1484,6 +1518,12 @@ qmgr_free(struct qmgr *q)
 	if (q->save_ev != NULL)
 		event_free(q->save_ev);
 	sched_free(q->sched);
+	while (!LIST_EMPTY(&q->retired)) {
+		struct qmgr_relays *set = LIST_FIRST(&q->retired);
+
+		LIST_REMOVE(set, retired_link);
+		qmgr_relays_free(set);
+	}
 	if (q->relays != NULL) {
 		q->relays->retired = false; /* td owns the current config */
 		qmgr_relays_free(q->relays);
