@@ -64,6 +64,7 @@ struct qmgr_relay {
 	SSL_CTX *ssl;
 	LIST_HEAD(, qmgr_conn) conns;
 	unsigned nconns;
+	int64_t last_probe;     /* when a cooling relay was last tried */
 	TAILQ_HEAD(, qmgr_job) waiting;
 };
 
@@ -788,7 +789,10 @@ qmgr_conn_failed(struct qmgr_conn *c, const struct smtpc_outcome *out)
 	struct qmgr_relay *r = c->relay;
 	struct qmgr_job *job = c->job, *w;
 
-	relay_state_failure(r->state, qmgr_now());
+	/* Sessions failing together are one outage: the cool-down grows
+	 * once, not once per parallel session. */
+	if (!relay_state_cooling(r->state, qmgr_now()))
+		relay_state_failure(r->state, qmgr_now());
 	log_msg(LOG_WARNING, "relay %s (%s): %s; not used until %lld s from "
 	    "now", r->rc->name, c->addr_text, out->err[0] ? out->err :
 	    out->reply.text, (long long)(relay_state_cool_until(r->state) -
@@ -1160,6 +1164,60 @@ qmgr_assign(struct qmgr *q, struct qmgr_job *job, struct qmgr_relay *r)
 		TAILQ_INSERT_TAIL(&r->waiting, job, link);
 }
 
+/* Log the recipients deferred without an attempt, as Postfix logs
+ * "delivery temporarily suspended". */
+static void
+qmgr_suspended(struct qmgr_job *job, const struct qmgr_relay *r)
+{
+	struct envelope_rcpt *er;
+	char text[1200];
+	size_t i;
+
+	snprintf(text, sizeof(text), "delivery temporarily suspended: relay "
+	    "%s is failing%s%s", r->rc->name, job->env.last_error ? ": " : "",
+	    job->env.last_error ? job->env.last_error : "");
+	for (i = 0; i < job->env.nrcpts; i++) {
+		er = &job->env.rcpts[i];
+		if (er->state == ENVELOPE_RCPT_PENDING ||
+		    er->state == ENVELOPE_RCPT_DEFERRED)
+			qmgr_log_rcpt(job, er, "none", "deferred", text);
+	}
+}
+
+/*
+ * Every relay is cooling down and r is the one to try.  Try it with one
+ * message at a time (a probe), at most once per retry_min: the others
+ * wait behind the probe, or are deferred when it failed a moment ago.
+ * Without this, mail for a dead relay would each make a connection.
+ * Returns true when the job was queued or deferred, false when it is
+ * the probe.
+ */
+static bool
+qmgr_probe_wait(struct qmgr_job *job, struct qmgr_relay *r)
+{
+	int64_t now = qmgr_now();
+	int64_t next = r->last_probe + (int64_t)job->q->td->cfg->retry_min;
+
+	if (r->nconns > 0) {
+		job->relay = r;
+		if (qmgr_prepare(job, r) < 0) {
+			qmgr_defer(job, "out of memory", 0);
+			return true;
+		}
+		relay_state_count(r->state, now);
+		TAILQ_INSERT_TAIL(&r->waiting, job, link);
+		return true;
+	}
+	if (r->last_probe != 0 && now < next) {
+		qmgr_suspended(job, r);
+		qmgr_defer(job, job->last_error[0] ? job->last_error :
+		    "every relay is failing; waiting for the next try", next);
+		return true;
+	}
+	r->last_probe = now;
+	return false;
+}
+
 static void
 qmgr_route(struct qmgr_job *job)
 {
@@ -1189,6 +1247,9 @@ qmgr_route(struct qmgr_job *job)
 	}
 	pick = relay_state_pick(states, limits, n, job->skip_mask, qmgr_now(),
 	    &retry_at);
+	if (pick >= 0 && relay_state_cooling(set->v[pick].state, qmgr_now()) &&
+	    qmgr_probe_wait(job, &set->v[pick]))
+		return;
 	if (pick >= 0) {
 		/* Count against the quota now, not when the relay answers:
 		 * messages assigned together must not all pass the check. */
@@ -1286,6 +1347,10 @@ qmgr_flush(struct qmgr *q)
 {
 	log_msg(LOG_INFO, "flush: retrying %zu deferred messages now",
 	    sched_count(q->sched));
+	size_t i;
+
+	for (i = 0; i < q->relays->n; i++)
+		q->relays->v[i].last_probe = 0;
 	sched_flush(q->sched, qmgr_now());
 	qmgr_kick(q);
 }
