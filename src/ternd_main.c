@@ -95,6 +95,7 @@ ternd_lock(struct ternd_main *m)
 	char path[QUEUE_PATH_MAX], pid[32];
 	int n;
 
+
 	snprintf(path, sizeof(path), "%s/state/ternd.pid",
 	    m->td.cfg->queue_dir);
 	m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
@@ -111,11 +112,21 @@ ternd_lock(struct ternd_main *m)
 		    pid[0] ? pid : "?", m->td.cfg->queue_dir);
 		return -1;
 	}
+	return 0;
+}
+
+/* After going to the background: the pid the lock holder has now. */
+static void
+ternd_write_pid(struct ternd_main *m)
+{
+	char pid[32];
+	int n;
+
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(m->lock_fd, 0) < 0 ||
 	    pwrite(m->lock_fd, pid, (size_t)n, 0) != n)
-		log_msg(LOG_WARNING, "cannot write %s", path);
-	return 0;
+		log_msg(LOG_WARNING, "cannot write the pid file: %s",
+		    strerror(errno));
 }
 
 static struct config *
@@ -209,10 +220,7 @@ ternd_start(struct ternd_main *m)
 	struct errbuf eb;
 
 	errbuf_clear(&eb);
-	if (queue_setup(td->cfg->queue_dir, &eb) < 0)
-		log_msg(LOG_WARNING, "queue %s: %s", td->cfg->queue_dir, eb.msg);
-	if (ternd_lock(m) < 0)
-		return EX_TEMPFAIL;
+	ternd_write_pid(m);
 	qmgr_reload_aliases(td);
 	if ((td->dns = dns_new(td->base, td->cfg->dns_servers, &eb)) == NULL) {
 		log_msg(LOG_ERR, "DNS: %s", eb.msg);
@@ -301,6 +309,19 @@ main(int argc, char **argv)
 	}
 	if (ternd_drop_privileges(m.td.cfg) < 0)
 		return EX_NOPERM;
+	/* The lock before going to the background, so a second ternd
+	 * says so and fails where its caller can see it; the forked child
+	 * keeps the lock (it belongs to the open file). */
+	errbuf_clear(&eb);
+	if (queue_setup(m.td.cfg->queue_dir, &eb) < 0)
+		log_msg(LOG_WARNING, "queue %s: %s", m.td.cfg->queue_dir,
+		    eb.msg);
+	if (ternd_lock(&m) < 0) {
+		if (!m.td.foreground)
+			fprintf(stderr, "ternd: another ternd is running on %s "
+			    "(see the log)\n", m.td.cfg->queue_dir);
+		return EX_TEMPFAIL;
+	}
 	if (!m.td.foreground && daemon(0, 0) < 0) {
 		log_msg(LOG_ERR, "cannot go to the background: %s",
 		    strerror(errno));
