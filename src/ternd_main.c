@@ -277,9 +277,55 @@ ternd_cleanup(struct ternd_main *m)
 		event_free(m->sig_term);
 	if (m->sig_int)
 		event_free(m->sig_int);
-	event_base_free(m->td.base);
+	if (m->td.base != NULL)
+		event_base_free(m->td.base);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
 	config_free(m->td.cfg);
 	log_close();
+}
+
+/* Config, log, event loop, identity, lock: everything before the
+ * modules start.  Returns EX_OK or the exit code. */
+static int
+ternd_prepare(struct ternd_main *m)
+{
+	struct errbuf eb;
+
+	errbuf_clear(&eb);
+	if (!m->td.foreground && log_open("ternd", m->td.cfg->log,
+	    m->td.cfg->log_format == CONFIG_LOG_JSON, &eb) < 0)
+		fprintf(stderr, "ternd: %s\n", eb.msg);
+	if (m->td.foreground)
+		log_open("ternd", "stderr", m->td.cfg->log_format ==
+		    CONFIG_LOG_JSON, &eb);
+	if ((m->td.base = event_base_new()) == NULL || ternd_signals(m) < 0) {
+		log_msg(LOG_ERR, "cannot set up the event loop");
+		return EX_OSERR;
+	}
+	if (ternd_drop_privileges(m->td.cfg) < 0)
+		return EX_NOPERM;
+	/* The lock before going to the background, so a second ternd
+	 * says so and fails where its caller can see it; the forked child
+	 * keeps the lock (it belongs to the open file). */
+	errbuf_clear(&eb);
+	if (queue_setup(m->td.cfg->queue_dir, &eb) < 0)
+		log_msg(LOG_WARNING, "queue %s: %s", m->td.cfg->queue_dir,
+		    eb.msg);
+	if (ternd_lock(m) < 0) {
+		if (!m->td.foreground)
+			fprintf(stderr, "ternd: another ternd is running on %s "
+			    "(see the log)\n", m->td.cfg->queue_dir);
+		return EX_TEMPFAIL;
+	}
+	if (!m->td.foreground && daemon(0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot go to the background: %s",
+		    strerror(errno));
+		return EX_OSERR;
+	}
+	if (!m->td.foreground)
+		event_reinit(m->td.base);
+	return EX_OK;
 }
 
 int
@@ -296,40 +342,8 @@ main(int argc, char **argv)
 	log_open("ternd", "stderr", false, &eb);
 	if ((m.td.cfg = ternd_load_config(&m, m.explicit_config)) == NULL)
 		return EX_CONFIG;
-	errbuf_clear(&eb);
-	if (!m.td.foreground && log_open("ternd", m.td.cfg->log,
-	    m.td.cfg->log_format == CONFIG_LOG_JSON, &eb) < 0)
-		fprintf(stderr, "ternd: %s\n", eb.msg);
-	if (m.td.foreground)
-		log_open("ternd", "stderr", m.td.cfg->log_format ==
-		    CONFIG_LOG_JSON, &eb);
-	if ((m.td.base = event_base_new()) == NULL || ternd_signals(&m) < 0) {
-		log_msg(LOG_ERR, "cannot set up the event loop");
-		return EX_OSERR;
-	}
-	if (ternd_drop_privileges(m.td.cfg) < 0)
-		return EX_NOPERM;
-	/* The lock before going to the background, so a second ternd
-	 * says so and fails where its caller can see it; the forked child
-	 * keeps the lock (it belongs to the open file). */
-	errbuf_clear(&eb);
-	if (queue_setup(m.td.cfg->queue_dir, &eb) < 0)
-		log_msg(LOG_WARNING, "queue %s: %s", m.td.cfg->queue_dir,
-		    eb.msg);
-	if (ternd_lock(&m) < 0) {
-		if (!m.td.foreground)
-			fprintf(stderr, "ternd: another ternd is running on %s "
-			    "(see the log)\n", m.td.cfg->queue_dir);
-		return EX_TEMPFAIL;
-	}
-	if (!m.td.foreground && daemon(0, 0) < 0) {
-		log_msg(LOG_ERR, "cannot go to the background: %s",
-		    strerror(errno));
-		return EX_OSERR;
-	}
-	if (!m.td.foreground)
-		event_reinit(m.td.base);
-	if ((rc = ternd_start(&m)) == EX_OK)
+	if ((rc = ternd_prepare(&m)) == EX_OK &&
+	    (rc = ternd_start(&m)) == EX_OK)
 		event_base_dispatch(m.td.base);
 	ternd_cleanup(&m);
 	return rc;
