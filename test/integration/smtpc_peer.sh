@@ -31,31 +31,10 @@ cd "$SANDBOX" || bail_out "cannot enter $SANDBOX"
 # ---------------------------------------------------------------- certs
 
 # A CA, and a server certificate it signs for relay.test and 127.0.0.1.
-make_certs()
-{
-	cat >openssl.cnf <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:relay.test
-EOF
-	openssl req -x509 -new -newkey rsa:2048 -nodes -days 2 \
-		-subj "/CN=tern test CA" -config openssl.cnf -extensions ca \
-		-keyout ca.key -out ca.pem &&
-	openssl req -new -newkey rsa:2048 -nodes -subj "/CN=relay.test" \
-		-config openssl.cnf -keyout server.key -out server.csr &&
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-		-CAcreateserial -days 2 -extfile openssl.cnf \
-		-extensions server -out server.pem
-}
-make_certs >certs.log 2>&1 || bail_out "openssl could not make the test certificates"
+. "$top_srcdir/test/lib/certs.sh"
+certs_make "$SANDBOX" ||
+	bail_out "openssl could not make the test certificates: $(tail -n 3 log)"
+
 
 # ---------------------------------------------------------------- helpers
 

@@ -490,6 +490,8 @@ for p in parts:
 
 # ---------------------------------------------------------------- TLS
 
+. "$top_srcdir/test/lib/certs.sh"
+
 # make_certs: $SANDBOX/certs/{ca.pem,server.pem,server.key}.  Sets CA,
 # CERT, KEY.
 make_certs()
@@ -500,32 +502,8 @@ make_certs()
 	CERT=$d/server.pem
 	KEY=$d/server.key
 	command -v openssl >/dev/null || bail_out "openssl is missing"
-	(
-		cd "$d" || exit 1
-		cat >openssl.cnf <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:relay.test
-authorityKeyIdentifier = keyid
-EOF
-		openssl req -x509 -new -newkey rsa:2048 -nodes -days 2 \
-			-subj "/CN=tern test CA" -config openssl.cnf -extensions ca \
-			-keyout ca.key -out ca.pem &&
-		openssl req -new -newkey rsa:2048 -nodes -subj "/CN=relay.test" \
-			-config openssl.cnf -keyout server.key -out server.csr &&
-		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-			-CAcreateserial -days 2 -extfile openssl.cnf \
-			-extensions server -out server.pem
-	) >"$d/log" 2>&1 || bail_out "openssl could not make the test certificates: $(tail -n 3 "$d/log")"
+	certs_make "$d" ||
+		bail_out "openssl could not make the test certificates: $(tail -n 3 "$d/log")"
 	chmod 0644 "$CA" "$CERT"
 	chmod 0755 "$d"
 }
