@@ -81,6 +81,7 @@ struct config_relay {
 	uint64_t max_per_day;
 	uint64_t connect_timeout;
 	uint64_t command_timeout;
+	uint64_t max_connections;
 };
 
 struct config_listen {

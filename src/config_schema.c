@@ -114,6 +114,9 @@ const struct config_key config_schema[] = {
 	    1, 3600, R(connect_timeout), "TCP and TLS connect timeout" },
 	{ CONFIG_SEC_RELAY, "command_timeout", CONFIG_T_DURATION, "5m", NULL,
 	    1, 3600, R(command_timeout), "timeout for each SMTP reply" },
+	{ CONFIG_SEC_RELAY, "max_connections", CONFIG_T_UINT, "4", NULL, 1,
+	    100, R(max_connections), "SMTP sessions open to this relay at "
+	    "once" },
 
 	/* [listen NAME] */
 	{ CONFIG_SEC_LISTEN, "address", CONFIG_T_HOSTPORT, NULL, NULL, 0, 0,

@@ -1158,7 +1158,7 @@ qmgr_assign(struct qmgr *q, struct qmgr_job *job, struct qmgr_relay *r)
 			qmgr_send(c, job);
 			return;
 		}
-	if (r->nconns < QMGR_CONNS_PER_RELAY)
+	if (r->nconns < r->rc->max_connections)
 		qmgr_conn_new(q, r, job);
 	else
 		TAILQ_INSERT_TAIL(&r->waiting, job, link);

@@ -15,8 +15,7 @@
 #include "errbuf.h"
 #include "ternd.h"
 
-/* Sessions per relay, and messages in flight at once. */
-#define QMGR_CONNS_PER_RELAY 4
+/* Messages in flight at once (sessions per relay: max_connections). */
 #define QMGR_MAX_JOBS 64
 
 /* Set up from td->cfg and read the queue (incoming, deferred).

@@ -125,6 +125,7 @@ config_test_relays(void **state)
 	assert_int_equal(cfg->relays[1].tls_verify, 1);
 	assert_int_equal(cfg->relays[1].connect_timeout, 30);
 	assert_int_equal(cfg->relays[1].command_timeout, 300);
+	assert_int_equal(cfg->relays[1].max_connections, 4);
 	assert_string_equal(cfg->relays[2].host, "smtp.qq.com");
 	assert_int_equal(cfg->relays[2].port, 465);
 	assert_int_equal(cfg->relays[2].tls, CONFIG_TLS_IMPLICIT);
