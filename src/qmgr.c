@@ -120,7 +120,6 @@ struct qmgr {
 	struct event *timer_ev;
 	struct event *save_ev;  /* relay quotas to disk, now and then */
 	unsigned njobs;
-	TAILQ_HEAD(, qmgr_job) stalled; /* waiting for a free session */
 	LIST_HEAD(, qmgr_relays) retired; /* old relays with busy sessions */
 	bool stopping;
 };
@@ -658,8 +657,7 @@ qmgr_defer(struct qmgr_job *job, const char *why, int64_t at)
 		queue_unlink(cfg->queue_dir, job->queue, job->id);
 	}
 	sched_set(q->sched, job->id, job->env.next_attempt);
-	qmgr_job_free(job);
-	qmgr_kick(q);
+	qmgr_job_free(job); /* which lets the next due message in */
 }
 
 /* The stage a recipient's reply came from: its own RCPT refusal, or the
@@ -691,16 +689,15 @@ qmgr_reply_text(const struct smtpc_rcpt *r, const struct smtpc_outcome *out,
 		    "connection failed");
 }
 
-/* Apply one transaction's results to the envelope; true when the relay
- * took at least one recipient. */
-static bool
+/* Apply one transaction's results to the envelope; dsn: the server
+ * offered DSN, so it reports success itself. */
+static void
 qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
     const char *relay, bool dsn)
 {
 	struct envelope_rcpt *r;
 	struct smtpc_rcpt *sr;
 	enum route_action a;
-	bool took = false;
 	char text[1024];
 	size_t i;
 
@@ -715,7 +712,6 @@ qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
 		    a == ROUTE_BOUNCE ? "5.0.0" : "4.0.0", text);
 		if (a == ROUTE_DELIVERED) {
 			r->state = ENVELOPE_RCPT_SENT;
-			took = true;
 			snprintf(text, sizeof(text), "%d %s%s%s", sr->reply.code,
 			    sr->reply.status, sr->reply.status[0] ? " " : "",
 			    sr->reply.text);
@@ -735,7 +731,6 @@ qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
 			qmgr_log_rcpt(job, r, relay, "deferred", text);
 		}
 	}
-	return took;
 }
 
 /* After an attempt: done, next relay, or defer. */
@@ -1277,12 +1272,13 @@ qmgr_start(struct qmgr *q, const char *id)
 
 	errbuf_clear(&eb);
 	if ((job = qmgr_job_load(q, id, &eb)) == NULL) {
-		if (eb.errnum != ENOENT)
+		/* ENOENT: finished or removed meanwhile. */
+		if (eb.errnum != ENOENT) {
 			log_msg(LOG_ERR, "%s: cannot load: %s; will retry",
 			    id, eb.msg);
-		if (eb.errnum != ENOENT)
 			sched_set(q->sched, id, qmgr_now() +
 			    (int64_t)q->td->cfg->retry_max);
+		}
 		return;
 	}
 	/* A new round: every relay may be tried again. */
@@ -1442,7 +1438,6 @@ qmgr_new(struct ternd *td, struct errbuf *eb)
 		return NULL;
 	}
 	q->td = td;
-	TAILQ_INIT(&q->stalled);
 	LIST_INIT(&q->retired);
 	srand((unsigned)(time(NULL) ^ getpid()));
 	if ((q->relays = qmgr_relays_new(td->cfg, eb)) == NULL ||

@@ -422,10 +422,7 @@ sendmail_flush(const struct config *cfg)
 	if (trigger_send(cfg->queue_dir, TRIGGER_FLUSH, &eb) == 0)
 		return EX_OK;
 	fprintf(stderr, "%s: cannot flush the queue: %s; %s\n",
-	    sendmail_prog, eb.msg, eb.errnum == EACCES || eb.errnum == EPERM ?
-	    "only root and the mail system's group may ask ternd to flush" :
-	    "ternd is not running; start it, it delivers the queue when it "
-	    "starts");
+	    sendmail_prog, eb.msg, trigger_flush_advice(eb.errnum));
 	return EX_UNAVAILABLE;
 }
 

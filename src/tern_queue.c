@@ -162,8 +162,6 @@ tern_cmd_flush(const struct config *cfg, int argc, char **argv)
 	if (trigger_send(cfg->queue_dir, TRIGGER_FLUSH, &eb) == 0)
 		return EX_OK;
 	fprintf(stderr, "tern: cannot flush the queue: %s; %s\n", eb.msg,
-	    eb.errnum == EACCES || eb.errnum == EPERM ? "only root and the "
-	    "mail system's group may ask ternd to flush" : "ternd is not "
-	    "running; start it, it delivers the queue when it starts");
+	    trigger_flush_advice(eb.errnum));
 	return EX_UNAVAILABLE;
 }

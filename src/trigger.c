@@ -40,3 +40,13 @@ trigger_send(const char *queue_dir, char cmd, struct errbuf *eb)
 	errno = saved;
 	return errbuf_errno(eb, saved, "trigger %s", sun.sun_path);
 }
+
+const char *
+trigger_flush_advice(int errnum)
+{
+	if (errnum == EACCES || errnum == EPERM)
+		return "only root and the mail system's group may ask ternd "
+		    "to flush";
+	return "ternd is not running; start it, it delivers the queue when "
+	    "it starts";
+}

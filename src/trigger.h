@@ -27,4 +27,8 @@
  */
 int trigger_send(const char *queue_dir, char cmd, struct errbuf *eb);
 
+/* What to tell a user whose flush trigger failed with errnum: that
+ * they may not ask, or that ternd is not running. */
+const char *trigger_flush_advice(int errnum);
+
 #endif
