@@ -632,6 +632,17 @@ config_finish_listen(struct config_parser *p, struct config_listen *l)
 	if (l->auth != CONFIG_LAUTH_NONE && l->users_file == NULL)
 		config_error(p, l->line, "[listen %s]: auth needs users_file",
 		    l->name);
+	/* AUTH is offered only inside TLS, so a password never crosses
+	 * the network in clear: without TLS it could never be used. */
+	if (l->auth != CONFIG_LAUTH_NONE && l->tls == CONFIG_LTLS_NONE)
+		config_error(p, l->line, "[listen %s]: auth needs TLS (AUTH is "
+		    "offered only over TLS); set tls = starttls or implicit",
+		    l->name);
+	if (l->max_connections_per_ip > l->max_connections)
+		config_error(p, l->line, "[listen %s]: max_connections_per_ip "
+		    "(%llu) is above max_connections (%llu)", l->name,
+		    (unsigned long long)l->max_connections_per_ip,
+		    (unsigned long long)l->max_connections);
 }
 
 static void

@@ -95,6 +95,12 @@ struct config_listen {
 	char *users_file;
 	char *networks;
 	int proxy_protocol;
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+	uint64_t max_recipients;
+	uint64_t max_errors;
+	uint64_t idle_timeout;
+	uint64_t command_timeout;
 };
 
 struct config_dkim {

@@ -136,6 +136,20 @@ const struct config_key config_schema[] = {
 	    "CIDRs that may relay without AUTH" },
 	{ CONFIG_SEC_LISTEN, "proxy_protocol", CONFIG_T_BOOL, "no", NULL, 0,
 	    0, L(proxy_protocol), "accept HAProxy PROXY v1/v2 headers" },
+	{ CONFIG_SEC_LISTEN, "max_connections", CONFIG_T_UINT, "1000", NULL, 1,
+	    1000000, L(max_connections), "SMTP sessions served at once" },
+	{ CONFIG_SEC_LISTEN, "max_connections_per_ip", CONFIG_T_UINT, "50",
+	    NULL, 1, 1000000, L(max_connections_per_ip),
+	    "SMTP sessions from one client address at once" },
+	{ CONFIG_SEC_LISTEN, "max_recipients", CONFIG_T_UINT, "1000", NULL, 1,
+	    100000, L(max_recipients), "recipients of one message" },
+	{ CONFIG_SEC_LISTEN, "max_errors", CONFIG_T_UINT, "10", NULL, 1, 1000,
+	    L(max_errors), "error replies before the session is closed" },
+	{ CONFIG_SEC_LISTEN, "idle_timeout", CONFIG_T_DURATION, "5m", NULL, 1,
+	    86400, L(idle_timeout), "close a session silent this long" },
+	{ CONFIG_SEC_LISTEN, "command_timeout", CONFIG_T_DURATION, "5m", NULL,
+	    1, 86400, L(command_timeout), "time for one command line, or for "
+	    "one DATA or BDAT transfer, to arrive in full" },
 
 	/* [dkim DOMAIN] */
 	{ CONFIG_SEC_DKIM, "selector", CONFIG_T_STRING, NULL, NULL, 0, 0,
