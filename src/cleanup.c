@@ -23,12 +23,16 @@
 #include "rfc2047.h"
 #include "str.h"
 
+/* Longest local part looked up in the aliases (RFC 5321 4.5.3.1.1
+ * allows 64 octets; aliases files hold longer names rarely). */
+#define CLEANUP_LOCAL_MAX 255
+
 struct cleanup_ctx {
 	const struct cleanup_input *in;
 	struct envelope *out;
 	cleanup_warn_fn warn;
 	void *arg;
-	const char *path[ALIASES_MAX_DEPTH + 1]; /* names being expanded */
+	char *path[ALIASES_MAX_DEPTH + 1]; /* names being expanded */
 };
 
 char *
@@ -84,32 +88,60 @@ cleanup_add(struct cleanup_ctx *c, const char *addr,
 	return 0;
 }
 
+/* The name to look up in the aliases for addr: addr itself when it
+ * has no domain, its local part when the domain is the hostname or
+ * origin (copied to local), else NULL: not a local name. */
+static const char *
+cleanup_local_name(const struct config *cfg, const char *addr, char *local,
+    size_t len)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (at == NULL)
+		return addr;
+	if (strcasecmp(at + 1, cfg->hostname) != 0 &&
+	    strcasecmp(at + 1, cfg->origin) != 0)
+		return NULL;
+	if ((size_t)(at - addr) >= len || at == addr)
+		return NULL;
+	memcpy(local, addr, (size_t)(at - addr));
+	local[at - addr] = '\0';
+	return local;
+}
+
 static int
-cleanup_expand(struct cleanup_ctx *c, const char *name, unsigned depth,
+cleanup_expand(struct cleanup_ctx *c, const char *addr, unsigned depth,
     const struct envelope_rcpt *orig)
 {
 	const char *const *values;
+	char local[CLEANUP_LOCAL_MAX + 1];
+	const char *name;
 	size_t n, i;
 	unsigned d;
+	int rc = 0;
 
-	if (strchr(name, '@') != NULL || c->in->aliases == NULL)
-		return cleanup_add(c, name, orig);
+	name = c->in->aliases == NULL ? NULL :
+	    cleanup_local_name(c->in->cfg, addr, local, sizeof(local));
+	if (name == NULL)
+		return cleanup_add(c, addr, orig);
 	for (d = 0; d < depth; d++)
 		if (strcasecmp(c->path[d], name) == 0)
-			return cleanup_add(c, name, orig); /* itself: final */
+			return cleanup_add(c, addr, orig); /* itself: final */
 	n = aliases_lookup(c->in->aliases, name, &values);
 	if (n == 0)
-		return cleanup_add(c, name, orig);
+		return cleanup_add(c, addr, orig);
 	if (depth >= ALIASES_MAX_DEPTH) {
 		cleanup_warn(c, "alias expansion of %s is nested too deeply; "
 		    "delivering to it unexpanded", name);
-		return cleanup_add(c, name, orig);
+		return cleanup_add(c, addr, orig);
 	}
-	c->path[depth] = name;
-	for (i = 0; i < n; i++)
-		if (cleanup_expand(c, values[i], depth + 1, orig) < 0)
-			return -1;
-	return 0;
+	if ((c->path[depth] = strdup(name)) == NULL)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = cleanup_expand(c, values[i], depth + 1, orig);
+	free(c->path[depth]);
+	c->path[depth] = NULL;
+	return rc;
 }
 
 static int
@@ -139,7 +171,30 @@ cleanup_envelope(struct cleanup_ctx *c, struct errbuf *eb)
 	return 0;
 }
 
-/* "Received: by host (tern, from userid N)\n\tid ID for <rcpt>; date" */
+/* "from helo (unknown [192.0.2.1])\n\tby host (tern) with ESMTPS" for
+ * a message received over SMTP; the HELO name is client input, made
+ * safe to put in a header comment. */
+static int
+cleanup_received_smtp(const struct cleanup_input *in, struct buf *data)
+{
+	const char *h = in->smtp->helo;
+	size_t i;
+
+	if (buf_puts(data, "Received: from ") < 0)
+		return -1;
+	for (i = 0; h != NULL && h[i] != '\0' && i < 255; i++)
+		if (buf_putc(data, (unsigned char)h[i] > 0x20 &&
+		    (unsigned char)h[i] < 0x7f && h[i] != '(' && h[i] != ')' ?
+		    h[i] : '?') < 0)
+			return -1;
+	if (i == 0 && buf_puts(data, "unknown") < 0)
+		return -1;
+	return buf_printf(data, " (unknown [%s])\n\tby %s (tern) with %s",
+	    in->smtp->client_addr, in->cfg->hostname, in->smtp->protocol);
+}
+
+/* "Received: by host (tern, from userid N)\n\tid ID for <rcpt>; date",
+ * or the SMTP form above with the same id, for and date parts. */
 static int
 cleanup_received(const struct cleanup_input *in, const struct envelope *env,
     struct buf *data)
@@ -147,11 +202,18 @@ cleanup_received(const struct cleanup_input *in, const struct envelope *env,
 	char date[64], uid[48] = "";
 
 	header_format_date((time_t)in->now, date, sizeof(date));
-	if (in->uid >= 0)
-		snprintf(uid, sizeof(uid), ", from userid %ld", in->uid);
-	if (buf_printf(data, "Received: by %s (tern%s)\n\tid %s",
-	    in->cfg->hostname, uid, in->id) < 0)
-		return -1;
+	if (in->smtp != NULL) {
+		if (cleanup_received_smtp(in, data) < 0 ||
+		    buf_printf(data, " id %s", in->id) < 0)
+			return -1;
+	} else {
+		if (in->uid >= 0)
+			snprintf(uid, sizeof(uid), ", from userid %ld",
+			    in->uid);
+		if (buf_printf(data, "Received: by %s (tern%s)\n\tid %s",
+		    in->cfg->hostname, uid, in->id) < 0)
+			return -1;
+	}
 	if (env->nrcpts == 1 && buf_printf(data, "\n\tfor <%s>",
 	    env->rcpts[0].addr) < 0)
 		return -1;

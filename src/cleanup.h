@@ -2,8 +2,9 @@
  * cleanup: turn a picked-up submission into a queue entry.
  *
  * Given the envelope and message of a maildrop file (already checked
- * as well-formed by the queue reader), cleanup expands local names
- * through the aliases (with loop and depth limits), qualifies what is
+ * as well-formed by the queue reader) or of an SMTP transaction,
+ * cleanup expands local names — bare, or at the hostname or origin
+ * domain — through the aliases (with loop and depth limits), qualifies what is
  * still unqualified with origin, removes duplicate recipients, and
  * builds the message as it will be queued: a Received header first,
  * then the original message.  Pure: no files, no clock (now is given).
@@ -20,6 +21,14 @@
 #include "envelope.h"
 #include "errbuf.h"
 
+/* Where a message received over SMTP came from, for its Received
+ * header (RFC 5321 4.4). */
+struct cleanup_smtp {
+	const char *helo;        /* as the client gave it */
+	const char *client_addr; /* "192.0.2.1" */
+	const char *protocol;    /* "ESMTPSA"... (RFC 3848) */
+};
+
 struct cleanup_input {
 	const struct config *cfg;
 	const struct aliases *aliases; /* may be NULL */
@@ -28,6 +37,7 @@ struct cleanup_input {
 					  owner, not from its content) */
 	int64_t now;
 	const struct envelope *env;    /* as submitted */
+	const struct cleanup_smtp *smtp; /* NULL for local submissions */
 	const char *msg;               /* message, LF line ends */
 	size_t msg_len;
 };

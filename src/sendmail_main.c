@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mailq.h"
 #include "queue.h"
+#include "sendmail_smtp.h"
 #include "submit.h"
 #include "trigger.h"
 
@@ -221,6 +222,10 @@ sendmail_parse_args(int argc, char **argv, struct sendmail_args *a)
 	}
 	a->sub.rcpts = argv + optind;
 	a->sub.nrcpts = argc - optind;
+	/* Recipients there would be silently dropped: RCPT TO decides. */
+	if (a->mode == SENDMAIL_SMTP && a->sub.nrcpts > 0)
+		return sendmail_usage("-bs takes no recipient arguments (they "
+		    "are given with RCPT TO), not '%s'", a->sub.rcpts[0]);
 	return 0;
 }
 
@@ -303,18 +308,26 @@ sendmail_wake(const struct config *cfg, char cmd, bool verbose)
 		    "the message waits in the queue until it starts");
 }
 
-static int
-sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
+/* Who submits, and how the maildrop file is made: the same for a
+ * piped message and for sendmail -bs. */
+static void
+sendmail_submitter(struct sendmail_args *a, const struct config *cfg)
 {
-	char id[QUEUE_ID_LEN + 1];
-	struct errbuf eb;
-
 	a->sub.cfg = cfg;
 	a->sub.uid = (long)getuid();
 	a->sub.file_mode = getegid() != getgid() ? 0640 : 0600;
 	/* A user-owned queue is made on first use; a root install has it
 	 * made by "make install", and the setgid program never makes it. */
 	a->sub.create_queue = getegid() == getgid();
+}
+
+static int
+sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
+{
+	char id[QUEUE_ID_LEN + 1];
+	struct errbuf eb;
+
+	sendmail_submitter(a, cfg);
 	errbuf_clear(&eb);
 	if (submit_message(&a->sub, 0, id, &eb) < 0) {
 		fprintf(stderr, "%s: %s\n", sendmail_prog, eb.msg);
@@ -328,6 +341,34 @@ sendmail_deliver(struct sendmail_args *a, const struct config *cfg)
 		fprintf(stderr, "%s: queued as %s\n", sendmail_prog, id);
 	sendmail_wake(cfg, TRIGGER_WAKEUP, a->verbose);
 	return EX_OK;
+}
+
+/* -bs: each message the session queues wakes ternd at once, as a
+ * piped one does. */
+static void
+sendmail_smtp_queued(const char *id, void *arg)
+{
+	const struct sendmail_args *a = arg;
+
+	if (a->verbose)
+		fprintf(stderr, "%s: queued as %s\n", sendmail_prog, id);
+	sendmail_wake(a->sub.cfg, TRIGGER_WAKEUP, a->verbose);
+}
+
+static int
+sendmail_smtp(struct sendmail_args *a, const struct config *cfg)
+{
+	struct sendmail_smtp_host h;
+
+	sendmail_submitter(a, cfg);
+	memset(&h, 0, sizeof(h));
+	h.sub = &a->sub;
+	h.in_fd = 0;
+	h.out_fd = 1;
+	h.prog = sendmail_prog;
+	h.queued = sendmail_smtp_queued;
+	h.arg = a;
+	return sendmail_smtp_run(&h);
 }
 
 static int
@@ -451,10 +492,7 @@ sendmail_run(struct sendmail_args *a, const struct config *cfg)
 	case SENDMAIL_FLUSH:
 		return sendmail_flush(cfg);
 	case SENDMAIL_SMTP:
-		fprintf(stderr, "%s: -bs (SMTP on standard input) is not "
-		    "available in this version of tern; pipe the message to "
-		    "sendmail instead\n", sendmail_prog);
-		return EX_UNAVAILABLE;
+		return sendmail_smtp(a, cfg);
 	default:
 		return sendmail_deliver(a, cfg);
 	}

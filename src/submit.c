@@ -1,6 +1,8 @@
 /*
  * submit: the sendmail data path — read, check, complete the headers,
- * collect recipients, commit to maildrop (see submit.h).
+ * collect recipients, commit to maildrop (see submit.h).  A message a
+ * `sendmail -bs` session received takes the same path from the header
+ * completion on, with the session's envelope instead of the options'.
  *
  * The whole message is held in memory, bounded by max_message_size:
  * headers must be seen in full before anything is written (-t, Bcc
@@ -45,9 +47,13 @@ struct submit_user {
 };
 
 struct submit_msg {
-	struct buf text;       /* the message, LF line ends */
+	struct buf text;       /* the message read by submit_message */
+	const char *data;      /* the message, LF line ends: text's bytes
+				  or the SMTP session's */
+	size_t len;
 	struct header_block hb;
-	struct envelope env;
+	struct envelope env;   /* for SMTP a shallow copy of the session's:
+				  its strings are borrowed, never freed */
 	struct buf added;      /* header fields tern adds */
 	int64_t now_us;
 	struct submit_user user;
@@ -489,7 +495,7 @@ submit_put(struct submit_out *w, const void *p, size_t n, struct errbuf *eb)
 static uint64_t
 submit_data_len(const struct submit_msg *m)
 {
-	uint64_t n = m->added.len + 1 + (m->text.len - m->hb.body_off);
+	uint64_t n = m->added.len + 1 + (m->len - m->hb.body_off);
 	size_t i;
 
 	for (i = 0; i < m->hb.n; i++)
@@ -523,8 +529,8 @@ submit_write(struct submit_msg *m, struct queue_file *qf, uint64_t dlen,
 	if (rc == 0)
 		rc = submit_put(&w, "\n", 1, eb);
 	if (rc == 0)
-		rc = submit_put(&w, m->text.data + m->hb.body_off,
-		    m->text.len - m->hb.body_off, eb);
+		rc = submit_put(&w, m->data + m->hb.body_off,
+		    m->len - m->hb.body_off, eb);
 	if (rc == 0)
 		rc = submit_put(&w, ENVELOPE_TRAILER, ENVELOPE_TRAILER_LEN, eb);
 	if (rc == 0)
@@ -545,7 +551,7 @@ submit_envelope(const struct submit_opts *o, struct submit_msg *m,
 	env->uid = o->uid;
 	env->ret = o->ret;
 	env->body = o->body == ENVELOPE_BODY_8BITMIME ||
-	    str_has_8bit(m->text.data, m->text.len) ?
+	    str_has_8bit(m->data, m->len) ?
 	    ENVELOPE_BODY_8BITMIME : ENVELOPE_BODY_7BIT;
 	if (o->envid != NULL && (env->envid = strdup(o->envid)) == NULL)
 		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
@@ -587,9 +593,11 @@ submit_store(const struct submit_opts *o, struct submit_msg *m,
 	dlen = submit_data_len(m);
 	if (dlen > o->cfg->max_message_size) {
 		queue_file_abort(&qf);
-		return errbuf_setc(eb, EX_DATAERR, "the message is larger than "
+		errbuf_setc(eb, EX_DATAERR, "the message is larger than "
 		    "max_message_size (%llu bytes)",
 		    (unsigned long long)o->cfg->max_message_size);
+		eb->errnum = EMSGSIZE;
+		return -1;
 	}
 	m->env.size = dlen;
 	if (submit_write(m, &qf, dlen, eb) < 0 ||
@@ -601,38 +609,82 @@ submit_store(const struct submit_opts *o, struct submit_msg *m,
 	return 0;
 }
 
+/* Bcc removal, the durable commit and the log line: the same for a
+ * piped message and one received over SMTP. */
+static int
+submit_finish(const struct submit_opts *o, struct submit_msg *m,
+    char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
+{
+	submit_remove_bcc(&m->hb);
+	if (submit_store(o, m, id, eb) < 0)
+		return -1;
+	log_msg(LOG_INFO, "%s: uid=%ld from=<%s>, size=%llu, nrcpt=%zu "
+	    "(queued in maildrop)", id, o->uid, m->env.sender,
+	    (unsigned long long)m->env.size, m->env.nrcpts);
+	return 0;
+}
+
+static void
+submit_msg_init(struct submit_msg *m, uint64_t limit)
+{
+	struct timeval tv;
+
+	memset(m, 0, sizeof(*m));
+	buf_init(&m->text, (size_t)limit);
+	buf_init(&m->added, 0);
+	header_block_init(&m->hb);
+	envelope_init(&m->env);
+	gettimeofday(&tv, NULL);
+	m->now_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
 int
 submit_message(const struct submit_opts *o, int in_fd,
     char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
 {
 	struct submit_msg m;
-	struct timeval tv;
 	int rc;
 
-	memset(&m, 0, sizeof(m));
-	buf_init(&m.text, (size_t)o->cfg->max_message_size);
-	buf_init(&m.added, 0);
-	header_block_init(&m.hb);
-	envelope_init(&m.env);
-	gettimeofday(&tv, NULL);
-	m.now_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-
+	submit_msg_init(&m, o->cfg->max_message_size);
 	rc = submit_read(in_fd, o->dot_ends, o->cfg->max_message_size,
 	    &m.text, eb);
+	m.data = m.text.data ? m.text.data : "";
+	m.len = m.text.len;
 	if (rc == 0)
-		rc = header_parse(m.text.data ? m.text.data : "", m.text.len,
-		    &m.hb, eb);
+		rc = header_parse(m.data, m.len, &m.hb, eb);
 	if (rc == 0)
 		rc = submit_envelope(o, &m, eb);
-	if (rc == 0) {
-		submit_remove_bcc(&m.hb);
-		rc = submit_store(o, &m, id, eb);
-	}
 	if (rc == 0)
-		log_msg(LOG_INFO, "%s: uid=%ld from=<%s>, size=%llu, nrcpt=%zu "
-		    "(queued in maildrop)", id, o->uid, m.env.sender,
-		    (unsigned long long)m.env.size, m.env.nrcpts);
+		rc = submit_finish(o, &m, id, eb);
 	envelope_fini(&m.env);
+	header_block_fini(&m.hb);
+	buf_fini(&m.added);
+	buf_fini(&m.text);
+	return rc;
+}
+
+int
+submit_smtp(const struct submit_opts *o, const struct envelope *env,
+    const char *text, size_t len, char id[QUEUE_ID_LEN + 1],
+    struct errbuf *eb)
+{
+	struct submit_msg m;
+	int rc;
+
+	submit_msg_init(&m, 0);
+	envelope_fini(&m.env);
+	m.env = *env;
+	m.env.arrival_us = m.now_us;
+	m.env.uid = o->uid;
+	/* 8-bit content sent as BODY=7BIT (or without BODY) is 8-bit all
+	 * the same; the relay must be told so. */
+	if (str_has_8bit(text, len))
+		m.env.body = ENVELOPE_BODY_8BITMIME;
+	m.data = text ? text : "";
+	m.len = text ? len : 0;
+	rc = header_parse(m.data, m.len, &m.hb, eb);
+	if (rc == 0)
+		rc = submit_finish(o, &m, id, eb);
 	header_block_fini(&m.hb);
 	buf_fini(&m.added);
 	buf_fini(&m.text);

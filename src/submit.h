@@ -7,7 +7,9 @@
  * To/Cc/Bcc or their Resent-* forms), removes Bcc, adds missing From,
  * Date, Message-ID and To, and commits envelope plus message durably
  * into maildrop.  Returns only after the file and its directory are
- * fsynced; on any failure nothing is left in the queue.
+ * fsynced; on any failure nothing is left in the queue.  A message
+ * received over SMTP (`sendmail -bs`) is queued the same way, with the
+ * envelope of the SMTP transaction.
  */
 #ifndef TERN_SUBMIT_H
 #define TERN_SUBMIT_H
@@ -16,6 +18,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "envelope.h"
 #include "errbuf.h"
 #include "queue.h"
 
@@ -46,5 +49,19 @@ struct submit_opts {
  */
 int submit_message(const struct submit_opts *o, int in_fd,
     char id[QUEUE_ID_LEN + 1], struct errbuf *eb);
+
+/*
+ * Queue a message received over SMTP: env is the transaction's (sender,
+ * recipients with their DSN parameters, RET, ENVID, body type,
+ * SMTPUTF8), text[0..len) the message with LF line ends.  Arrival, uid
+ * (o->uid) and size are set here; of o only cfg, uid, full_name,
+ * file_mode and create_queue are used.  Headers are completed and Bcc
+ * removed as for a piped message.  Returns 0 with id set, or -1 with eb
+ * set as for submit_message; eb->errnum is EMSGSIZE when the message
+ * with the added fields is larger than max_message_size.
+ */
+int submit_smtp(const struct submit_opts *o, const struct envelope *env,
+    const char *text, size_t len, char id[QUEUE_ID_LEN + 1],
+    struct errbuf *eb);
 
 #endif

@@ -16,6 +16,7 @@
 struct pickup;
 struct qmgr;
 struct dns;
+struct smtpd;
 
 struct ternd {
 	struct event_base *base;
@@ -25,6 +26,7 @@ struct ternd {
 	struct pickup *pickup;
 	struct qmgr *qmgr;
 	struct dns *dns;
+	struct smtpd *smtpd;      /* the [listen] sections */
 	bool foreground;
 	bool stopping;
 };

@@ -1,9 +1,9 @@
 /*
  * ternd_main: the daemon's start, signals and stop.
  *
- * Order matters: load the config, drop root for run_user (ternd binds
- * no privileged port yet, so nothing needs root after the config is
- * read), take the queue's lock, bind the trigger socket, pick up what
+ * Order matters: load the config, bind the [listen] ports and read
+ * their certificates and users files (port 25 and keys in /etc/ssl/private
+ * need root), drop root for run_user, take the queue's lock, bind the trigger socket, pick up what
  * waits in maildrop, read the relays' secrets (they must belong to
  * run_user and be private to it), load the queue, run the event loop.  SIGHUP reloads the config
  * and aliases without touching deliveries in flight; SIGTERM and SIGINT
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include "pickup.h"
 #include "qmgr.h"
 #include "queue.h"
+#include "smtpd.h"
 #include "ternd.h"
 
 struct ternd_main {
@@ -129,6 +131,20 @@ ternd_write_pid(struct ternd_main *m)
 		    strerror(errno));
 }
 
+/* Every SMTP session and relay connection is a descriptor: use all
+ * the hard limit allows (the soft default, 1024, is too few for a
+ * listener holding thousands of idle sessions). */
+static void
+ternd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static struct config *
 ternd_load_config(struct ternd_main *m, bool must_exist)
 {
@@ -172,6 +188,10 @@ ternd_on_hup(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	qmgr_reload_aliases(&m->td);
+	errbuf_clear(&eb);
+	if (m->td.smtpd != NULL && smtpd_reload(m->td.smtpd, &eb) < 0)
+		log_msg(LOG_ERR, "listener settings not reloaded: %s; new "
+		    "sessions keep the old ones", eb.msg);
 }
 
 static void
@@ -182,6 +202,7 @@ ternd_on_stop(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_msg(LOG_INFO, "stopping on signal %d", (int)sig);
 	m->td.stopping = true;
+	smtpd_shutdown(m->td.smtpd);
 	qmgr_shutdown(m->td.qmgr);
 	event_base_loopexit(m->td.base, NULL);
 }
@@ -237,6 +258,10 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_CONFIG;
 	}
+	if (td->smtpd != NULL && smtpd_start(td->smtpd, &eb) < 0) {
+		log_msg(LOG_ERR, "%s", eb.msg);
+		return EX_OSERR;
+	}
 	log_msg(LOG_INFO, "ternd started: queue %s, %zu relay%s", 
 	    td->cfg->queue_dir, td->cfg->nrelays,
 	    td->cfg->nrelays == 1 ? "" : "s");
@@ -266,6 +291,7 @@ ternd_parse(int argc, char **argv, struct ternd_main *m)
 static void
 ternd_cleanup(struct ternd_main *m)
 {
+	smtpd_free(m->td.smtpd);
 	pickup_free(m->td.pickup);
 	/* DNS first: cancelled lookups call back into the queue manager. */
 	dns_free(m->td.dns);
@@ -302,6 +328,16 @@ ternd_prepare(struct ternd_main *m)
 	if ((m->td.base = event_base_new()) == NULL || ternd_signals(m) < 0) {
 		log_msg(LOG_ERR, "cannot set up the event loop");
 		return EX_OSERR;
+	}
+	ternd_raise_nofile();
+	errbuf_clear(&eb);
+	if ((m->td.smtpd = smtpd_bind(&m->td, ternd_pickup_queued, &m->td,
+	    &eb)) == NULL) {
+		log_msg(LOG_ERR, "%s", eb.msg);
+		if (!m->td.foreground)
+			fprintf(stderr, "ternd: %s\n", eb.msg);
+		return eb.errnum == EACCES || eb.errnum == EPERM ? EX_NOPERM :
+		    EX_CONFIG;
 	}
 	if (ternd_drop_privileges(m->td.cfg) < 0)
 		return EX_NOPERM;
