@@ -634,7 +634,7 @@ smtpd_proto_param(char **s, char **name, char **value)
 
 /* ------------------------------------------------ simple commands */
 
-static void
+static bool
 smtpd_proto_cmd_helo_any(struct smtpd_proto *p, char *arg, int verb)
 {
 	const char *name = verb == SMTPD_PROTO_V_EHLO ? "EHLO" : "HELO";
@@ -646,20 +646,20 @@ smtpd_proto_cmd_helo_any(struct smtpd_proto *p, char *arg, int verb)
 			break;
 	if (n == 0 || i < n || !str_utf8_valid(arg, n)) {
 		smtpd_proto_reply(p, "501 5.5.4 Syntax: %s hostname", name);
-		return;
+		return false;
 	}
 	memcpy(p->helo_name, arg, n);
 	p->helo_name[n] = '\0';
 	p->helo = verb;
 	smtpd_proto_txn_reset(p);
 	smtpd_proto_ok(p, verb);
+	return true;
 }
 
 static void
 smtpd_proto_cmd_helo(struct smtpd_proto *p, char *arg)
 {
-	smtpd_proto_cmd_helo_any(p, arg, SMTPD_PROTO_V_HELO);
-	if (p->helo == SMTPD_PROTO_V_HELO)
+	if (smtpd_proto_cmd_helo_any(p, arg, SMTPD_PROTO_V_HELO))
 		smtpd_proto_reply(p, "250 %s", p->conf.hostname);
 }
 
@@ -682,9 +682,7 @@ smtpd_proto_cmd_ehlo(struct smtpd_proto *p, char *arg)
 	const char *ext[16];
 	size_t n = 0, i;
 
-	p->helo = 0;
-	smtpd_proto_cmd_helo_any(p, arg, SMTPD_PROTO_V_EHLO);
-	if (p->helo != SMTPD_PROTO_V_EHLO)
+	if (!smtpd_proto_cmd_helo_any(p, arg, SMTPD_PROTO_V_EHLO))
 		return;
 	snprintf(size, sizeof(size), "SIZE %" PRIu64,
 	    p->conf.max_message_size);
@@ -1156,7 +1154,6 @@ smtpd_proto_auth_plain(struct smtpd_proto *p, const char *resp)
 	}
 	strcpy(p->auth_user, u);
 	memcpy(p->auth_pass, w, (size_t)(end - w) + 1);
-	smtpd_proto_wipe_sasl:
 	explicit_bzero(p->sasl, sizeof(p->sasl));
 	smtpd_proto_auth_check(p);
 }

@@ -1,5 +1,324 @@
-/* Placeholder: replaced by the real tests. */
+/*
+ * Unit tests for smtpd_policy: the open-relay test battery as a table
+ * (with a real aliases table loaded from a file), then the reply text
+ * for hostile paths and random input.
+ */
 #include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "unit.h"
-static void placeholder(void **state) { (void)state; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(placeholder) }; return UNIT_RUN(tests); }
+
+#include "smtpd_policy.h"
+#include "str.h"
+
+#define POL_HOST "mx.example.org"
+#define POL_ORIGIN "example.org"
+
+#define POL_SR "source routes are not accepted"
+#define POL_PCT "the percent hack is not allowed"
+#define POL_BANG "bang paths are not allowed"
+#define POL_QAT "a quoted local part may not hold '@'"
+#define POL_DOT "trailing dot in the domain"
+#define POL_LIT "IP address literals are not accepted"
+
+static const char pol_aliases_text[] =
+    "# test aliases\n"
+    "root: admin@example.net\n"
+    "john: john@example.net\n"
+    "\"john doe\": jd@example.net\n"
+    "abuse: root\n"
+    "m\xc3\xbcller: mueller@example.net\n"
+    "pipe: |/bin/true\n";
+
+struct pol_case {
+	bool may_relay;
+	const char *addr;
+	int code;
+	const char *reason; /* NULL: accepted; "": no reason given */
+};
+
+static const struct pol_case pol_cases[] = {
+	/* Trusted or authenticated: anything goes. */
+	{ true, "user@remote.example", 0, NULL },
+	{ true, "user%remote.example@" POL_HOST, 0, NULL },
+	{ true, "@" POL_HOST ":user@remote.example", 0, NULL },
+	{ true, "user@[192.0.2.1]", 0, NULL },
+	{ true, "", 0, NULL },
+	/* Plain remote domains. */
+	{ false, "user@remote.example", 554, "" },
+	{ false, "USER@REMOTE.EXAMPLE", 554, "" },
+	{ false, "postmaster@remote.example", 554, "" },
+	{ false, "root@remote.example", 554, "" },
+	{ false, "root@sub.example.org", 554, "" },
+	{ false, "root@example.org.evil.example", 554, "" },
+	{ false, "root@xexample.org", 554, "" },
+	{ false, "root@example.org@remote.example", 554, "" },
+	{ false, "user@b\xc3\xbc" "cher.example", 554, "" },
+	/* The tricks, refused with a reason even at a local domain. */
+	{ false, "user%remote.example@" POL_HOST, 554, POL_PCT },
+	{ false, "postmaster%remote.example@" POL_HOST, 554, POL_PCT },
+	{ false, "root%remote.example@" POL_ORIGIN, 554, POL_PCT },
+	{ false, "user%remote.example", 554, POL_PCT },
+	{ false, "\"user%remote.example\"@" POL_HOST, 554, POL_PCT },
+	{ false, "remote.example!user@" POL_HOST, 554, POL_BANG },
+	{ false, "remote.example!postmaster", 554, POL_BANG },
+	{ false, "\"user@remote.example\"@" POL_HOST, 554, POL_QAT },
+	{ false, "\"a\\\"@b\"@" POL_ORIGIN, 554, POL_QAT },
+	{ false, "\"a\\@b\"@" POL_ORIGIN, 554, POL_QAT },
+	{ false, "@" POL_HOST ":user@remote.example", 554, POL_SR },
+	{ false, "@" POL_HOST ",@" POL_ORIGIN ":user@remote.example", 554,
+	    POL_SR },
+	{ false, "@" POL_HOST ":postmaster@" POL_HOST, 554, POL_SR },
+	{ false, "user@" POL_HOST ".", 554, POL_DOT },
+	{ false, "postmaster@" POL_HOST ".", 554, POL_DOT },
+	{ false, "root@" POL_ORIGIN "..", 554, POL_DOT },
+	{ false, "user@[127.0.0.1]", 554, POL_LIT },
+	{ false, "user@[IPv6:::1]", 554, POL_LIT },
+	{ false, "postmaster@[192.0.2.1]", 554, POL_LIT },
+	{ false, "root@[" POL_ORIGIN "]", 554, POL_LIT },
+	/* postmaster, in any case, bare or at a local domain. */
+	{ false, "postmaster", 0, NULL },
+	{ false, "Postmaster@" POL_HOST, 0, NULL },
+	{ false, "postmaster@" POL_ORIGIN, 0, NULL },
+	{ false, "POSTMASTER@EXAMPLE.ORG", 0, NULL },
+	{ false, "\"postmaster\"@" POL_ORIGIN, 0, NULL },
+	{ false, "postmasters@" POL_ORIGIN, 554, "" },
+	/* Names the aliases file knows; the others are refused. */
+	{ false, "root", 0, NULL },
+	{ false, "root@" POL_ORIGIN, 0, NULL },
+	{ false, "ROOT@Mx.Example.Org", 0, NULL },
+	{ false, "john@" POL_HOST, 0, NULL },
+	{ false, "abuse@EXAMPLE.org", 0, NULL },
+	{ false, "\"john doe\"@" POL_ORIGIN, 0, NULL },
+	{ false, "\"root\"@" POL_ORIGIN, 0, NULL },
+	{ false, "nobody@" POL_HOST, 554, "" },
+	{ false, "nobody", 554, "" },
+	{ false, "john.doe@" POL_ORIGIN, 554, "" },
+	{ false, "pipe@" POL_ORIGIN, 554, "" },   /* every value skipped */
+	/* UTF-8 local parts: folded in ASCII only, as aliases does. */
+	{ false, "m\xc3\xbcller@" POL_ORIGIN, 0, NULL },
+	{ false, "M\xc3\xbcller@" POL_HOST, 0, NULL },
+	{ false, "M\xc3\x9cLLER@" POL_ORIGIN, 554, "" },
+	{ false, "j\xc3\xb6rg@" POL_ORIGIN, 554, "" },
+	/* Broken paths the caller should have refused: still no relay. */
+	{ false, "", 554, "" },
+	{ false, "@" POL_ORIGIN, 554, "" },
+	{ false, "root@", 554, "" },
+	{ false, "\"root", 554, "" },
+	{ false, "\"\"@" POL_ORIGIN, 554, "" },
+	{ false, "@", 554, "" },
+	{ false, "@:", 554, POL_SR },
+};
+
+/* The aliases table of the tests, loaded from a temporary file. */
+static struct aliases *
+pol_test_aliases(void)
+{
+	char path[] = "/tmp/tern-policy-XXXXXX";
+	struct aliases *al;
+	struct errbuf eb;
+	size_t n = sizeof(pol_aliases_text) - 1;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, pol_aliases_text, n), (ssize_t)n);
+	assert_int_equal(close(fd), 0);
+	al = aliases_load(path, NULL, NULL, &eb);
+	unlink(path);
+	if (al == NULL)
+		fail_msg("aliases_load: %s", eb.msg);
+	assert_int_equal(aliases_count(al), 5);
+	return al;
+}
+
+static void
+pol_test_table(void **state)
+{
+	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	const struct pol_case *c;
+	char reply[600], want[600];
+	size_t i;
+	int rc;
+
+	(void)state;
+	pol.aliases = pol_test_aliases();
+	for (i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
+		c = &pol_cases[i];
+		strcpy(reply, "untouched");
+		rc = smtpd_policy_rcpt(&pol, c->may_relay, c->addr, reply,
+		    sizeof(reply));
+		if (rc != c->code)
+			fail_msg("row %zu <%s>: got %d, want %d (%s)", i,
+			    c->addr, rc, c->code, reply);
+		if (c->code == 0) {
+			assert_string_equal(reply, "untouched");
+			continue;
+		}
+		snprintf(want, sizeof(want), "554 5.7.1 <%s>: Relay access "
+		    "denied%s%s%s", c->addr, c->reason[0] ? " (" : "",
+		    c->reason, c->reason[0] ? ")" : "");
+		if (strcmp(reply, want) != 0)
+			fail_msg("row %zu: got \"%s\", want \"%s\"", i, reply,
+			    want);
+	}
+	aliases_free((struct aliases *)pol.aliases);
+}
+
+/* Without an aliases table only postmaster is local; without a policy
+ * nothing is. */
+static void
+pol_test_no_aliases(void **state)
+{
+	struct smtpd_policy pol = { POL_HOST, NULL, NULL };
+	char reply[256];
+
+	(void)state;
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
+	    POL_HOST, reply, sizeof(reply)), 0);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "root", reply,
+	    sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
+	    POL_ORIGIN, reply, sizeof(reply)), 554);
+	pol.hostname = NULL;
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
+	    POL_HOST, reply, sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster",
+	    reply, sizeof(reply)), 0);
+	assert_int_equal(smtpd_policy_rcpt(NULL, false, "postmaster",
+	    reply, sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(NULL, true, "x@y", reply,
+	    sizeof(reply)), 0);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, NULL, reply,
+	    sizeof(reply)), 554);
+	assert_string_equal(reply, "554 5.7.1 <>: Relay access denied");
+}
+
+/* The path is client input on its way into a reply: control bytes and
+ * malformed UTF-8 become '?', and it is clipped on a character. */
+static void
+pol_test_reply_clean(void **state)
+{
+	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	char reply[600], addr[2100];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "a\x01" "b\x7f\r\n"
+	    "\t@remote.example", reply, sizeof(reply)), 554);
+	assert_string_equal(reply, "554 5.7.1 <a?b????@remote.example>: "
+	    "Relay access denied");
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "\xff\xc3(\xe2\x82"
+	    "@x", reply, sizeof(reply)), 554);
+	assert_string_equal(reply, "554 5.7.1 <?\?(?\?@x>: Relay access "
+	    "denied");
+	/* Long: 255 bytes, then a two-byte character that does not fit. */
+	memset(addr, 'a', 255);
+	strcpy(addr + 255, "\xc3\xa9@remote.example");
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, addr, reply,
+	    sizeof(reply)), 554);
+	assert_int_equal(strlen(reply), strlen("554 5.7.1 <>: Relay access "
+	    "denied") + 255);
+	assert_true(str_utf8_valid(reply, strlen(reply)));
+	memset(addr, 'x', sizeof(addr) - 1);
+	addr[sizeof(addr) - 1] = '\0';
+	addr[1000] = '%';
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, addr, reply,
+	    sizeof(reply)), 554);
+	assert_int_equal(strlen(reply), strlen("554 5.7.1 <>: Relay access "
+	    "denied ()") + 256 + strlen(POL_PCT));
+	for (i = 0; reply[i] != '\0'; i++)
+		assert_true(reply[i] >= 0x20 && reply[i] < 0x7f);
+	/* A long name is never a local one, whatever it starts with. */
+	pol.aliases = pol_test_aliases();
+	addr[1000] = 'x';
+	memcpy(addr, "root", 4);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, addr, reply,
+	    sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "root", reply,
+	    sizeof(reply)), 0);
+	aliases_free((struct aliases *)pol.aliases);
+}
+
+/* Small buffers are filled and terminated, never overrun. */
+static void
+pol_test_reply_small(void **state)
+{
+	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	char reply[16];
+
+	(void)state;
+	memset(reply, 'z', sizeof(reply));
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "user@remote",
+	    reply, 10), 554);
+	assert_string_equal(reply, "554 5.7.1");
+	assert_int_equal(reply[10], 'z');
+	reply[0] = 'z';
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "user@remote",
+	    reply, 0), 554);
+	assert_int_equal(reply[0], 'z');
+	assert_int_equal(smtpd_policy_rcpt(&pol, false, "user@remote",
+	    NULL, 0), 554);
+}
+
+static uint32_t
+pol_test_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Random paths from the characters that matter: 0 or 554, and a reply
+ * line that starts right and holds no control bytes. */
+static void
+pol_test_fuzz(void **state)
+{
+	static const char alpha[] = "@%!\":.,[]\\ aArRoOtT\x01\r\n\xc3\xbc"
+	    "\xff" "example.org" "postmaster";
+	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	char addr[700], reply[400];
+	uint32_t seed = 42;
+	size_t i, j, n;
+	int rc;
+
+	(void)state;
+	pol.aliases = pol_test_aliases();
+	for (i = 0; i < 50000; i++) {
+		n = pol_test_rand(&seed) % (i < 45000 ? 40 : sizeof(addr));
+		for (j = 0; j < n; j++)
+			addr[j] = alpha[pol_test_rand(&seed) %
+			    (sizeof(alpha) - 1)];
+		addr[n] = '\0';
+		rc = smtpd_policy_rcpt(&pol, false, addr, reply,
+		    sizeof(reply));
+		assert_true(rc == 0 || rc == 554);
+		if (rc == 0)
+			continue;
+		assert_memory_equal(reply, "554 5.7.1 <", 11);
+		for (j = 0; reply[j] != '\0'; j++)
+			assert_true((unsigned char)reply[j] >= 0x20 &&
+			    reply[j] != 0x7f);
+		assert_true(str_utf8_valid(reply, strlen(reply)));
+	}
+	aliases_free((struct aliases *)pol.aliases);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pol_test_table),
+		cmocka_unit_test(pol_test_no_aliases),
+		cmocka_unit_test(pol_test_reply_clean),
+		cmocka_unit_test(pol_test_reply_small),
+		cmocka_unit_test(pol_test_fuzz),
+	};
+
+	return UNIT_RUN(tests);
+}
