@@ -126,9 +126,10 @@ cidr_list_add(struct cidr_list *l, const char *s, size_t n,
 	if (l->n == CIDR_MAX)
 		return errbuf_set(eb, "too many networks (limit %d); use "
 		    "shorter prefixes to cover them", CIDR_MAX);
-	/* Grow by doubling: lists are short, and the cap bounds it. */
+	/* The capacity is n rounded up to a power of two (CIDR_MAX bounds
+	 * it), so it is full exactly when n is 0 or a power of two. */
 	if ((l->n & (l->n - 1)) == 0) {
-		v = realloc(l->v, (l->n ? l->n * 2 : 4) * sizeof(*v));
+		v = realloc(l->v, (l->n ? l->n * 2 : 1) * sizeof(*v));
 		if (v == NULL)
 			return errbuf_set(eb, "out of memory");
 		l->v = v;

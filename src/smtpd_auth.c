@@ -19,8 +19,8 @@
  * a set-associative hash table: an address can live only in the
  * SMTPD_THROTTLE_WAYS slots of its group, so every operation is
  * bounded, and a full group drops its least recently failed entry.  The
- * group comes from a hash keyed with a random seed, so clients cannot
- * aim their addresses at one group to evict a victim's count.
+ * group comes from a hash keyed with a random seed, so which addresses
+ * share a group (and can push each other out) changes with every run.
  */
 #include "autoconf.h"
 
@@ -57,7 +57,7 @@ struct smtpd_users {
 	char *text;			/* the file, split into strings */
 	struct smtpd_users_ent *ents;
 	size_t n;
-	char dummy[CRYPT_OUTPUT_SIZE];	/* hash an unknown user is run through */
+	char dummy[CRYPT_OUTPUT_SIZE];	/* what unknown users are run through */
 };
 
 struct smtpd_throttle_ent {
@@ -70,7 +70,7 @@ struct smtpd_throttle_ent {
 
 struct smtpd_throttle {
 	uint64_t seed;
-	uint64_t ticks;			/* orders failures, even in one second */
+	uint64_t ticks;			/* orders failures within a second */
 	struct smtpd_throttle_ent ents[SMTPD_AUTH_TRACKED];
 };
 
@@ -87,24 +87,18 @@ smtpd_users_open(const char *path, struct errbuf *eb)
 		    "name the file itself", path);
 	if (fd < 0)
 		return errbuf_errno(eb, errno, "users_file %s", path);
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		errbuf_errno(eb, errno, "users_file %s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	else if (!S_ISREG(st.st_mode))
 		errbuf_set(eb, "users_file %s: not a regular file", path);
-		goto fail;
-	}
-	if ((st.st_mode & 0007) != 0) {
+	else if ((st.st_mode & 0007) != 0)
 		errbuf_set(eb, "users_file %s: %s by others; chmod 640 %s "
 		    "(and chown it to the tern user)", path,
 		    (st.st_mode & S_IROTH) ? "readable" :
 		    (st.st_mode & S_IWOTH) ? "writable" : "accessible",
 		    path);
-		goto fail;
-	}
-	return fd;
-fail:
+	else
+		return fd;
 	close(fd);
 	return -1;
 }
@@ -136,7 +130,8 @@ smtpd_users_bad_hash(const char *hash)
 	size_t len, i;
 
 	if (hash[0] != '$')
-		return "not a crypt(3) hash; make one with mkpasswd -m yescrypt";
+		return "not a crypt(3) hash; "
+		    "make one with mkpasswd -m yescrypt";
 	len = strlen(hash);
 	if (len >= CRYPT_OUTPUT_SIZE)
 		return "hash too long";
@@ -228,11 +223,11 @@ smtpd_users_sort(struct smtpd_users *u, const char *path, struct errbuf *eb)
 	for (i = 1; i < u->n; i++) {
 		a = &u->ents[i - 1];
 		b = &u->ents[i];
-		if (strcmp(a->user, b->user) != 0)
-			continue;
-		return errbuf_set(eb, "users_file %s:%u: duplicate user %s "
-		    "(first at line %u)", path, a->line > b->line ? a->line :
-		    b->line, a->user, a->line < b->line ? a->line : b->line);
+		if (strcmp(a->user, b->user) == 0)
+			return errbuf_set(eb, "users_file %s:%u: duplicate user %s "
+			    "(first at line %u)", path, a->line > b->line ?
+			    a->line : b->line, a->user, a->line < b->line ?
+			    a->line : b->line);
 	}
 	return 0;
 }
@@ -267,15 +262,14 @@ smtpd_users_load(const char *path, struct errbuf *eb)
 	size_t len;
 	int fd;
 
-	fd = smtpd_users_open(path, eb);
-	if (fd < 0)
-		return NULL;
 	u = calloc(1, sizeof(*u));
 	if (u == NULL) {
 		errbuf_errno(eb, errno, "users_file %s", path);
-		close(fd);
 		return NULL;
 	}
+	fd = smtpd_users_open(path, eb);
+	if (fd < 0)
+		goto fail;
 	u->text = fileio_read_fd(fd, path, SMTPD_USERS_MAX_FILE, &len, eb);
 	close(fd);
 	if (u->text == NULL) {

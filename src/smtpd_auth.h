@@ -13,8 +13,9 @@
  * SMTPD_AUTH_MAX_FAILURES failures within SMTPD_AUTH_WINDOW the address
  * may not try again until the window has passed (421 4.7.0).  A
  * success clears the address's count.  The table is bounded
- * (SMTPD_AUTH_TRACKED addresses; the oldest entry is dropped), and the
- * clock is passed in, so all of this is unit-testable.
+ * (SMTPD_AUTH_TRACKED addresses in hash buckets of a few entries; a full
+ * bucket drops the entry whose last failure is oldest), and the clock
+ * is passed in, so all of this is unit-testable.
  */
 #ifndef TERN_SMTPD_AUTH_H
 #define TERN_SMTPD_AUTH_H
@@ -39,7 +40,9 @@ void smtpd_users_free(struct smtpd_users *u);
 
 /* Check a password (constant-time comparison of the crypt output; an
  * unknown user costs as much as a known one).  Returns 1 valid, 0
- * invalid, -1 when crypt(3) failed (unsupported hash: eb says so). */
+ * invalid, -1 when crypt(3) failed (unsupported hash: eb says so).  A
+ * password over 511 bytes (libxcrypt's limit) or a user over 1024 bytes
+ * is invalid. */
 int smtpd_users_check(const struct smtpd_users *u, const char *user,
     const char *pass, struct errbuf *eb);
 

@@ -16,6 +16,8 @@
 
 #include "cidr.h"
 
+#define CIDR_TEST_N(a) (sizeof(a) / sizeof((a)[0]))
+
 struct cidr_test_match {
 	const char *list;
 	const char *client;
@@ -103,7 +105,7 @@ cidr_test_parse_ok(void **state)
 	size_t i, j;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < CIDR_TEST_N(cases); i++) {
 		errbuf_clear(&eb);
 		if (cidr_list_parse(cases[i].text, &l, &eb) != 0)
 			fail_msg("\"%s\": %s", cases[i].text, eb.msg);
@@ -159,7 +161,7 @@ cidr_test_parse_bad(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < CIDR_TEST_N(cases); i++) {
 		errbuf_clear(&eb);
 		l.v = (struct cidr *)&eb; /* parse must reset it */
 		l.n = 99;
@@ -274,8 +276,7 @@ cidr_test_match(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cidr_test_matches_tab) /
-	    sizeof(cidr_test_matches_tab[0]); i++) {
+	for (i = 0; i < CIDR_TEST_N(cidr_test_matches_tab); i++) {
 		m = &cidr_test_matches_tab[i];
 		if (cidr_list_parse(m->list, &l, &eb) != 0)
 			fail_msg("\"%s\": %s", m->list, eb.msg);

@@ -16,17 +16,19 @@
 
 #include "proxy_proto.h"
 
-#define PP_TEXT(s) (const unsigned char *)(s), sizeof(s) - 1
-#define PP_V2_SIG "\r\n\r\n\0\r\nQUIT\n"
+#define PROXY_PROTO_TEST_TXT(s) (const unsigned char *)(s), sizeof(s) - 1
+#define PROXY_PROTO_TEST_STR(s) (const unsigned char *)(s), strlen(s)
+#define PROXY_PROTO_TEST_N(a) (sizeof(a) / sizeof((a)[0]))
+#define PROXY_PROTO_TEST_SIG "\r\n\r\n\0\r\nQUIT\n"
 
-struct pp_test_v1 {
+struct proxy_proto_test_v1 {
 	const char *line;
 	const char *msg;   /* error wanted, or NULL */
 };
 
 /* Parse a copy of data[0..len) held in a block of exactly len bytes. */
 static long
-pp_test_parse(const unsigned char *data, size_t len,
+proxy_proto_test_run(const unsigned char *data, size_t len,
     struct proxy_proto_result *out, struct errbuf *eb)
 {
 	unsigned char *copy;
@@ -42,9 +44,16 @@ pp_test_parse(const unsigned char *data, size_t len,
 	return rc;
 }
 
+static long
+proxy_proto_test_str(const char *s, struct proxy_proto_result *out,
+    struct errbuf *eb)
+{
+	return proxy_proto_test_run(PROXY_PROTO_TEST_STR(s), out, eb);
+}
+
 /* Check ss holds addr (text) and port. */
 static void
-pp_test_addr(const struct sockaddr_storage *ss, const char *addr,
+proxy_proto_test_addr(const struct sockaddr_storage *ss, const char *addr,
     unsigned port)
 {
 	char host[INET6_ADDRSTRLEN], serv[8];
@@ -61,7 +70,7 @@ pp_test_addr(const struct sockaddr_storage *ss, const char *addr,
 /* Every proper prefix needs more; the whole header is taken, and so it
  * is when the SMTP session's first bytes follow it. */
 static void
-pp_test_prefixes(const unsigned char *h, size_t len)
+proxy_proto_test_prefixes(const unsigned char *h, size_t len)
 {
 	struct proxy_proto_result r;
 	struct errbuf eb;
@@ -69,42 +78,43 @@ pp_test_prefixes(const unsigned char *h, size_t len)
 	size_t k;
 
 	for (k = 0; k < len; k++) {
-		if (pp_test_parse(h, k, &r, &eb) != 0)
+		if (proxy_proto_test_run(h, k, &r, &eb) != 0)
 			fail_msg("prefix of %zu of %zu bytes: %s", k, len,
 			    eb.msg);
 	}
-	assert_int_equal(pp_test_parse(h, len, &r, &eb), (long)len);
+	assert_int_equal(proxy_proto_test_run(h, len, &r, &eb), (long)len);
 	more = malloc(len + 6);
 	assert_non_null(more);
 	memcpy(more, h, len);
 	memcpy(more + len, "EHLO x", 6);
-	assert_int_equal(pp_test_parse(more, len + 6, &r, &eb), (long)len);
+	assert_int_equal(proxy_proto_test_run(more, len + 6, &r, &eb),
+	    (long)len);
 	free(more);
 }
 
 /* ------------------------------------------------------------------ v1 */
 
 static void
-pp_test_v1_tcp4(void **state)
+proxy_proto_test_v1_tcp4(void **state)
 {
 	static const char h[] = "PROXY TCP4 1.2.3.4 5.6.7.8 1111 25\r\n";
 	struct proxy_proto_result r;
 	struct errbuf eb;
 
 	(void)state;
-	assert_int_equal(pp_test_parse(PP_TEXT(h), &r, &eb), 36);
+	assert_int_equal(proxy_proto_test_str(h, &r, &eb), 36);
 	assert_int_equal(r.local, 0);
-	pp_test_addr(&r.src, "1.2.3.4", 1111);
-	pp_test_addr(&r.dst, "5.6.7.8", 25);
-	pp_test_prefixes(PP_TEXT(h));
-	assert_int_equal(pp_test_parse(PP_TEXT("PROXY TCP4 0.0.0.0 "
-	    "255.255.255.255 0 65535\r\n"), &r, &eb), 44);
-	pp_test_addr(&r.src, "0.0.0.0", 0);
-	pp_test_addr(&r.dst, "255.255.255.255", 65535);
+	proxy_proto_test_addr(&r.src, "1.2.3.4", 1111);
+	proxy_proto_test_addr(&r.dst, "5.6.7.8", 25);
+	proxy_proto_test_prefixes(PROXY_PROTO_TEST_TXT(h));
+	assert_int_equal(proxy_proto_test_str("PROXY TCP4 0.0.0.0 "
+	    "255.255.255.255 0 65535\r\n", &r, &eb), 44);
+	proxy_proto_test_addr(&r.src, "0.0.0.0", 0);
+	proxy_proto_test_addr(&r.dst, "255.255.255.255", 65535);
 }
 
 static void
-pp_test_v1_tcp6(void **state)
+proxy_proto_test_v1_tcp6(void **state)
 {
 	static const char h[] = "PROXY TCP6 2001:db8::1 2001:db8::25 "
 	    "40000 587\r\n";
@@ -115,21 +125,21 @@ pp_test_v1_tcp6(void **state)
 	struct errbuf eb;
 
 	(void)state;
-	assert_int_equal(pp_test_parse(PP_TEXT(h), &r, &eb), sizeof(h) - 1);
+	assert_int_equal(proxy_proto_test_str(h, &r, &eb), sizeof(h) - 1);
 	assert_int_equal(r.local, 0);
-	pp_test_addr(&r.src, "2001:db8::1", 40000);
-	pp_test_addr(&r.dst, "2001:db8::25", 587);
-	pp_test_prefixes(PP_TEXT(h));
-	assert_int_equal(pp_test_parse(PP_TEXT(longest), &r, &eb),
+	proxy_proto_test_addr(&r.src, "2001:db8::1", 40000);
+	proxy_proto_test_addr(&r.dst, "2001:db8::25", 587);
+	proxy_proto_test_prefixes(PROXY_PROTO_TEST_TXT(h));
+	assert_int_equal(proxy_proto_test_str(longest, &r, &eb),
 	    sizeof(longest) - 1);
-	pp_test_prefixes(PP_TEXT(longest));
-	assert_int_equal(pp_test_parse(PP_TEXT("PROXY TCP6 ::ffff:1.2.3.4 "
-	    "::1 1 2\r\n"), &r, &eb), 35);
-	pp_test_addr(&r.src, "::ffff:1.2.3.4", 1);
+	proxy_proto_test_prefixes(PROXY_PROTO_TEST_TXT(longest));
+	assert_int_equal(proxy_proto_test_str("PROXY TCP6 ::ffff:1.2.3.4 "
+	    "::1 1 2\r\n", &r, &eb), 35);
+	proxy_proto_test_addr(&r.src, "::ffff:1.2.3.4", 1);
 }
 
 static void
-pp_test_v1_unknown(void **state)
+proxy_proto_test_v1_unknown(void **state)
 {
 	static const char *const ok[] = {
 		"PROXY UNKNOWN\r\n",
@@ -142,33 +152,33 @@ pp_test_v1_unknown(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(pp_test_parse((const unsigned char *)ok[i],
-		    strlen(ok[i]), &r, &eb), (long)strlen(ok[i]));
+	for (i = 0; i < PROXY_PROTO_TEST_N(ok); i++) {
+		assert_int_equal(proxy_proto_test_str(ok[i], &r, &eb),
+		    (long)strlen(ok[i]));
 		assert_int_equal(r.local, 1);
-		pp_test_prefixes((const unsigned char *)ok[i], strlen(ok[i]));
+		proxy_proto_test_prefixes(PROXY_PROTO_TEST_STR(ok[i]));
 	}
 	/* The longest line allowed: 107 bytes with the CRLF. */
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "PROXY UNKNOWN ", 14);
 	memcpy(line + PROXY_PROTO_V1_MAX - 2, "\r\n", 2);
-	assert_int_equal(pp_test_parse(line, PROXY_PROTO_V1_MAX, &r, &eb),
-	    PROXY_PROTO_V1_MAX);
-	pp_test_prefixes(line, PROXY_PROTO_V1_MAX);
+	assert_int_equal(proxy_proto_test_run(line, PROXY_PROTO_V1_MAX, &r,
+	    &eb), PROXY_PROTO_V1_MAX);
+	proxy_proto_test_prefixes(line, PROXY_PROTO_V1_MAX);
 	/* One more byte and the CRLF is out of reach. */
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "PROXY UNKNOWN ", 14);
 	memcpy(line + PROXY_PROTO_V1_MAX - 1, "\r\n", 2);
-	assert_int_equal(pp_test_parse(line, PROXY_PROTO_V1_MAX + 1, &r,
+	assert_int_equal(proxy_proto_test_run(line, PROXY_PROTO_V1_MAX + 1, &r,
 	    &eb), -1);
 	assert_string_equal(eb.msg, "PROXY v1: no CRLF within 107 bytes");
-	assert_int_equal(pp_test_parse(line, PROXY_PROTO_V1_MAX, &r, &eb),
-	    -1);
-	assert_int_equal(pp_test_parse(line, PROXY_PROTO_V1_MAX - 1, &r,
+	assert_int_equal(proxy_proto_test_run(line, PROXY_PROTO_V1_MAX, &r,
+	    &eb), -1);
+	assert_int_equal(proxy_proto_test_run(line, PROXY_PROTO_V1_MAX - 1, &r,
 	    &eb), 0);
 }
 
-static const struct pp_test_v1 pp_test_v1_bad[] = {
+static const struct proxy_proto_test_v1 proxy_proto_test_v1_bad[] = {
 	{ "HELO", "not a PROXY protocol header" },
 	{ "EHLO client.example\r\n", "not a PROXY protocol header" },
 	{ "proxy TCP4 1.2.3.4 5.6.7.8 1111 25\r\n", "not a PROXY" },
@@ -213,35 +223,33 @@ static const struct pp_test_v1 pp_test_v1_bad[] = {
 };
 
 static void
-pp_test_v1_reject(void **state)
+proxy_proto_test_v1_reject(void **state)
 {
-	const struct pp_test_v1 *t;
+	const struct proxy_proto_test_v1 *t;
 	struct proxy_proto_result r;
 	struct errbuf eb;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(pp_test_v1_bad) / sizeof(pp_test_v1_bad[0]);
-	    i++) {
-		t = &pp_test_v1_bad[i];
-		if (pp_test_parse((const unsigned char *)t->line,
-		    strlen(t->line), &r, &eb) != -1)
+	for (i = 0; i < PROXY_PROTO_TEST_N(proxy_proto_test_v1_bad); i++) {
+		t = &proxy_proto_test_v1_bad[i];
+		if (proxy_proto_test_str(t->line, &r, &eb) != -1)
 			fail_msg("accepted \"%s\"", t->line);
 		if (strstr(eb.msg, t->msg) == NULL)
 			fail_msg("\"%s\": got \"%s\", want \"%s\"", t->line,
 			    eb.msg, t->msg);
 	}
 	/* A NUL inside the address, and no CRLF at all. */
-	assert_int_equal(pp_test_parse(PP_TEXT("PROXY TCP4 1.2.3.4\0 5.6.7.8 "
-	    "1 2\r\n"), &r, &eb), -1);
-	assert_int_equal(pp_test_parse(PP_TEXT("PROXY TCP4 1.2.3.4 5.6.7.8 "
-	    "1111 25"), &r, &eb), 0);
+	assert_int_equal(proxy_proto_test_run(PROXY_PROTO_TEST_TXT("PROXY "
+	    "TCP4 1.2.3.4\0 5.6.7.8 1 2\r\n"), &r, &eb), -1);
+	assert_int_equal(proxy_proto_test_str("PROXY TCP4 1.2.3.4 5.6.7.8 "
+	    "1111 25", &r, &eb), 0);
 }
 
 /* Bytes that can still become a header need more; others fail at
  * once, so a plain SMTP client is not left waiting. */
 static void
-pp_test_v1_early(void **state)
+proxy_proto_test_v1_early(void **state)
 {
 	static const char *const more[] = {
 		"P", "PRO", "PROXY", "PROXY ", "PROXY T", "PROXY TCP",
@@ -257,15 +265,13 @@ pp_test_v1_early(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(more) / sizeof(more[0]); i++)
-		if (pp_test_parse((const unsigned char *)more[i],
-		    strlen(more[i]), &r, &eb) != 0)
+	for (i = 0; i < PROXY_PROTO_TEST_N(more); i++)
+		if (proxy_proto_test_str(more[i], &r, &eb) != 0)
 			fail_msg("\"%s\": %s", more[i], eb.msg);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (pp_test_parse((const unsigned char *)bad[i],
-		    strlen(bad[i]), &r, &eb) != -1)
+	for (i = 0; i < PROXY_PROTO_TEST_N(bad); i++)
+		if (proxy_proto_test_str(bad[i], &r, &eb) != -1)
 			fail_msg("\"%s\" not rejected", bad[i]);
-	assert_int_equal(pp_test_parse(NULL, 0, &r, &eb), 0);
+	assert_int_equal(proxy_proto_test_run(NULL, 0, &r, &eb), 0);
 }
 
 /* ------------------------------------------------------------------ v2 */
@@ -273,10 +279,10 @@ pp_test_v1_early(void **state)
 /* Build a v2 header: signature, ver_cmd, fam, the length field (len,
  * which may lie) and nbody bytes of body.  Returns its size. */
 static size_t
-pp_test_v2(unsigned char *out, unsigned ver_cmd, unsigned fam, size_t len,
-    const void *body, size_t nbody)
+proxy_proto_test_v2(unsigned char *out, unsigned ver_cmd, unsigned fam,
+    size_t len, const void *body, size_t nbody)
 {
-	memcpy(out, PP_V2_SIG, 12);
+	memcpy(out, PROXY_PROTO_TEST_SIG, 12);
 	out[12] = (unsigned char)ver_cmd;
 	out[13] = (unsigned char)fam;
 	out[14] = (unsigned char)(len >> 8);
@@ -286,11 +292,11 @@ pp_test_v2(unsigned char *out, unsigned ver_cmd, unsigned fam, size_t len,
 	return 16 + nbody;
 }
 
-static const unsigned char pp_test_inet[12] = {
+static const unsigned char proxy_proto_test_inet[12] = {
 	192, 0, 2, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 25
 };
 
-static const unsigned char pp_test_inet6[36] = {
+static const unsigned char proxy_proto_test_inet6[36] = {
 	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25,
 	0xff, 0xff, 0x02, 0x4b
@@ -298,7 +304,7 @@ static const unsigned char pp_test_inet6[36] = {
 
 /* AF_INET and AF_INET6 over TCP, with and without TLVs. */
 static void
-pp_test_v2_inet(void **state)
+proxy_proto_test_v2_inet(void **state)
 {
 	unsigned char h[64], body[32];
 	struct proxy_proto_result r;
@@ -306,31 +312,31 @@ pp_test_v2_inet(void **state)
 	size_t n;
 
 	(void)state;
-	n = pp_test_v2(h, 0x21, 0x11, 12, pp_test_inet, 12);
-	assert_int_equal(pp_test_parse(h, n, &r, &eb), 28);
+	n = proxy_proto_test_v2(h, 0x21, 0x11, 12, proxy_proto_test_inet, 12);
+	assert_int_equal(proxy_proto_test_run(h, n, &r, &eb), 28);
 	assert_int_equal(r.local, 0);
-	pp_test_addr(&r.src, "192.0.2.1", 40000);
-	pp_test_addr(&r.dst, "198.51.100.2", 25);
-	pp_test_prefixes(h, n);
+	proxy_proto_test_addr(&r.src, "192.0.2.1", 40000);
+	proxy_proto_test_addr(&r.dst, "198.51.100.2", 25);
+	proxy_proto_test_prefixes(h, n);
 	/* TLVs after the addresses are skipped. */
-	memcpy(body, pp_test_inet, 12);
+	memcpy(body, proxy_proto_test_inet, 12);
 	memcpy(body + 12, "\x01\x00\x02h2\x04\x00\x00", 8);
-	n = pp_test_v2(h, 0x21, 0x11, 20, body, 20);
-	assert_int_equal(pp_test_parse(h, n, &r, &eb), 36);
-	pp_test_addr(&r.src, "192.0.2.1", 40000);
-	pp_test_prefixes(h, n);
-	n = pp_test_v2(h, 0x21, 0x21, 36, pp_test_inet6, 36);
-	assert_int_equal(pp_test_parse(h, n, &r, &eb), 52);
+	n = proxy_proto_test_v2(h, 0x21, 0x11, 20, body, 20);
+	assert_int_equal(proxy_proto_test_run(h, n, &r, &eb), 36);
+	proxy_proto_test_addr(&r.src, "192.0.2.1", 40000);
+	proxy_proto_test_prefixes(h, n);
+	n = proxy_proto_test_v2(h, 0x21, 0x21, 36, proxy_proto_test_inet6, 36);
+	assert_int_equal(proxy_proto_test_run(h, n, &r, &eb), 52);
 	assert_int_equal(r.local, 0);
-	pp_test_addr(&r.src, "2001:db8::1", 65535);
-	pp_test_addr(&r.dst, "2001:db8::25", 587);
-	pp_test_prefixes(h, n);
+	proxy_proto_test_addr(&r.src, "2001:db8::1", 65535);
+	proxy_proto_test_addr(&r.dst, "2001:db8::25", 587);
+	proxy_proto_test_prefixes(h, n);
 }
 
 /* LOCAL, UNSPEC, AF_UNIX and datagrams: keep the connection's own
  * addresses, but still take the whole header. */
 static void
-pp_test_v2_local(void **state)
+proxy_proto_test_v2_local(void **state)
 {
 	static const struct {
 		unsigned ver_cmd, fam;
@@ -358,20 +364,20 @@ pp_test_v2_local(void **state)
 	body = calloc(1, PROXY_PROTO_V2_MAX);
 	assert_non_null(h);
 	assert_non_null(body);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		n = pp_test_v2(h, cases[i].ver_cmd, cases[i].fam,
+	for (i = 0; i < PROXY_PROTO_TEST_N(cases); i++) {
+		n = proxy_proto_test_v2(h, cases[i].ver_cmd, cases[i].fam,
 		    cases[i].len, body, cases[i].len);
-		if (pp_test_parse(h, n, &r, &eb) != (long)n)
+		if (proxy_proto_test_run(h, n, &r, &eb) != (long)n)
 			fail_msg("case %zu: %s", i, eb.msg);
 		assert_int_equal(r.local, 1);
-		pp_test_prefixes(h, n);
+		proxy_proto_test_prefixes(h, n);
 	}
 	free(h);
 	free(body);
 }
 
 static void
-pp_test_v2_reject(void **state)
+proxy_proto_test_v2_reject(void **state)
 {
 	static const struct {
 		unsigned ver_cmd, fam;
@@ -407,33 +413,34 @@ pp_test_v2_reject(void **state)
 
 	(void)state;
 	memset(body, 0, sizeof(body));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		n = pp_test_v2(h, cases[i].ver_cmd, cases[i].fam,
+	for (i = 0; i < PROXY_PROTO_TEST_N(cases); i++) {
+		n = proxy_proto_test_v2(h, cases[i].ver_cmd, cases[i].fam,
 		    cases[i].len, body, cases[i].nbody);
-		if (pp_test_parse(h, n, &r, &eb) != -1)
+		if (proxy_proto_test_run(h, n, &r, &eb) != -1)
 			fail_msg("case %zu accepted", i);
 		if (strstr(eb.msg, cases[i].msg) == NULL)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i,
 			    eb.msg, cases[i].msg);
 	}
-	n = pp_test_v2(h, 0x11, 0x11, 12, pp_test_inet, 12);
-	assert_int_equal(pp_test_parse(h, 13, &r, &eb), -1);
-	n = pp_test_v2(h, 0x21, 0x99, 12, pp_test_inet, 12);
-	assert_int_equal(pp_test_parse(h, 13, &r, &eb), 0);
-	assert_int_equal(pp_test_parse(h, 14, &r, &eb), -1);
+	n = proxy_proto_test_v2(h, 0x11, 0x11, 12, proxy_proto_test_inet, 12);
+	assert_int_equal(proxy_proto_test_run(h, 13, &r, &eb), -1);
+	n = proxy_proto_test_v2(h, 0x21, 0x99, 12, proxy_proto_test_inet, 12);
+	assert_int_equal(proxy_proto_test_run(h, 13, &r, &eb), 0);
+	assert_int_equal(proxy_proto_test_run(h, 14, &r, &eb), -1);
 	/* A signature wrong in any byte is no header. */
 	for (i = 0; i < 12; i++) {
-		n = pp_test_v2(h, 0x21, 0x11, 12, pp_test_inet, 12);
+		n = proxy_proto_test_v2(h, 0x21, 0x11, 12,
+		    proxy_proto_test_inet, 12);
 		h[i] ^= 0x20;
-		assert_int_equal(pp_test_parse(h, i + 1, &r, &eb), -1);
-		assert_int_equal(pp_test_parse(h, n, &r, &eb), -1);
+		assert_int_equal(proxy_proto_test_run(h, i + 1, &r, &eb), -1);
+		assert_int_equal(proxy_proto_test_run(h, n, &r, &eb), -1);
 	}
 }
 
 /* ---------------------------------------------------------------- fuzz */
 
 static uint32_t
-pp_test_rand(uint32_t *s)
+proxy_proto_test_rand(uint32_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 17;
@@ -442,13 +449,13 @@ pp_test_rand(uint32_t *s)
 }
 
 static void
-pp_test_check(const unsigned char *d, size_t len)
+proxy_proto_test_check(const unsigned char *d, size_t len)
 {
 	struct proxy_proto_result r;
 	struct errbuf eb;
 	long rc;
 
-	rc = pp_test_parse(d, len, &r, &eb);
+	rc = proxy_proto_test_run(d, len, &r, &eb);
 	assert_true(rc >= -1 && rc <= (long)len);
 	if (rc == -1)
 		assert_true(eb.msg[0] != '\0');
@@ -463,35 +470,43 @@ pp_test_check(const unsigned char *d, size_t len)
  * one byte changed: whatever comes, the answer is -1, 0 or a length
  * within the data. */
 static void
-pp_test_fuzz(void **state)
+proxy_proto_test_fuzz(void **state)
 {
 	static const char *const starts[] = {
 		"", "PROXY ", "PROXY TCP4 ", "PROXY TCP6 ", "PROXY UNKNOWN",
-		PP_V2_SIG "\x21\x11", "PROXY TCP4 1.2.3.4 5.6.7.8 1111 25\r\n",
+		PROXY_PROTO_TEST_SIG "\x21\x11",
+		"PROXY TCP4 1.2.3.4 5.6.7.8 1111 25\r\n",
 	};
 	static const char alpha[] = "PROXY TCP46UNKNOW0123456789.:abcdef "
 	    "\r\n\0";
 	unsigned char d[400];
-	uint32_t seed = 0x1234567;
+	uint32_t seed = 0x1234567, x;
 	size_t i, k, n, off;
 
 	(void)state;
 	for (i = 0; i < 60000; i++) {
-		k = i % (sizeof(starts) / sizeof(starts[0]));
+		k = i % PROXY_PROTO_TEST_N(starts);
 		off = k == 5 ? 14 : strlen(starts[k]);
 		memcpy(d, starts[k], off);
-		n = off + pp_test_rand(&seed) % (sizeof(d) - off);
-		for (; off < n; off++)
-			d[off] = (i & 1) ? (unsigned char)pp_test_rand(&seed) :
-			    (unsigned char)alpha[pp_test_rand(&seed) %
-			    (sizeof(alpha) - 1)];
-		pp_test_check(d, n);
+		n = off + proxy_proto_test_rand(&seed) % (sizeof(d) - off);
+		for (; off < n; off++) {
+			x = proxy_proto_test_rand(&seed);
+			d[off] = (unsigned char)((i & 1) ? x :
+			    (uint32_t)alpha[x % (sizeof(alpha) - 1)]);
+		}
+		proxy_proto_test_check(d, n);
 	}
 	for (i = 0; i < 20000; i++) {
-		n = i & 1 ? pp_test_v2(d, 0x21, 0x21, 36, pp_test_inet6, 36) :
-		    pp_test_v2(d, 0x21, 0x11, 12, pp_test_inet, 12);
-		d[pp_test_rand(&seed) % n] = (unsigned char)pp_test_rand(&seed);
-		pp_test_check(d, pp_test_rand(&seed) % (n + 1));
+		if (i & 1)
+			n = proxy_proto_test_v2(d, 0x21, 0x21, 36,
+			    proxy_proto_test_inet6, 36);
+		else
+			n = proxy_proto_test_v2(d, 0x21, 0x11, 12,
+			    proxy_proto_test_inet, 12);
+		x = proxy_proto_test_rand(&seed);
+		d[x % n] = (unsigned char)(x >> 16);
+		x = proxy_proto_test_rand(&seed);
+		proxy_proto_test_check(d, x % (n + 1));
 	}
 }
 
@@ -499,15 +514,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(pp_test_v1_tcp4),
-		cmocka_unit_test(pp_test_v1_tcp6),
-		cmocka_unit_test(pp_test_v1_unknown),
-		cmocka_unit_test(pp_test_v1_reject),
-		cmocka_unit_test(pp_test_v1_early),
-		cmocka_unit_test(pp_test_v2_inet),
-		cmocka_unit_test(pp_test_v2_local),
-		cmocka_unit_test(pp_test_v2_reject),
-		cmocka_unit_test(pp_test_fuzz),
+		cmocka_unit_test(proxy_proto_test_v1_tcp4),
+		cmocka_unit_test(proxy_proto_test_v1_tcp6),
+		cmocka_unit_test(proxy_proto_test_v1_unknown),
+		cmocka_unit_test(proxy_proto_test_v1_reject),
+		cmocka_unit_test(proxy_proto_test_v1_early),
+		cmocka_unit_test(proxy_proto_test_v2_inet),
+		cmocka_unit_test(proxy_proto_test_v2_local),
+		cmocka_unit_test(proxy_proto_test_v2_reject),
+		cmocka_unit_test(proxy_proto_test_fuzz),
 	};
 
 	return UNIT_RUN(tests);

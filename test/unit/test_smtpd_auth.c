@@ -491,7 +491,8 @@ auth_test_grouping(void **state)
 	t = smtpd_throttle_new();
 	assert_non_null(t);
 	for (i = 0; i < 5; i++) {
-		smtpd_throttle_fail(t, auth_test_sa(&ss, "2001:db8:1:2::1"), 50);
+		smtpd_throttle_fail(t, auth_test_sa(&ss,
+		    "2001:db8:1:2::1"), 50);
 		smtpd_throttle_fail(t, auth_test_sa(&ss,
 		    "2001:db8:1:2:ffff:ffff:ffff:ffff"), 50);
 		smtpd_throttle_fail(t, auth_test_sa(&ss, "198.51.100.7"), 50);

@@ -15,17 +15,16 @@
 #include "smtpd_policy.h"
 #include "str.h"
 
-#define POL_HOST "mx.example.org"
-#define POL_ORIGIN "example.org"
+#define SMTPD_POLICY_TEST_N(a) (sizeof(a) / sizeof((a)[0]))
 
-#define POL_SR "source routes are not accepted"
-#define POL_PCT "the percent hack is not allowed"
-#define POL_BANG "bang paths are not allowed"
-#define POL_QAT "a quoted local part may not hold '@'"
-#define POL_DOT "trailing dot in the domain"
-#define POL_LIT "IP address literals are not accepted"
+#define SMTPD_POLICY_TEST_SR "source routes are not accepted"
+#define SMTPD_POLICY_TEST_PCT "the percent hack is not allowed"
+#define SMTPD_POLICY_TEST_BANG "bang paths are not allowed"
+#define SMTPD_POLICY_TEST_QAT "a quoted local part may not hold '@'"
+#define SMTPD_POLICY_TEST_DOT "trailing dot in the domain"
+#define SMTPD_POLICY_TEST_LIT "IP address literals are not accepted"
 
-static const char pol_aliases_text[] =
+static const char smtpd_policy_test_text[] =
     "# test aliases\n"
     "root: admin@example.net\n"
     "john: john@example.net\n"
@@ -34,18 +33,18 @@ static const char pol_aliases_text[] =
     "m\xc3\xbcller: mueller@example.net\n"
     "pipe: |/bin/true\n";
 
-struct pol_case {
+struct smtpd_policy_test_case {
 	bool may_relay;
 	const char *addr;
 	int code;
 	const char *reason; /* NULL: accepted; "": no reason given */
 };
 
-static const struct pol_case pol_cases[] = {
+static const struct smtpd_policy_test_case smtpd_policy_test_cases[] = {
 	/* Trusted or authenticated: anything goes. */
 	{ true, "user@remote.example", 0, NULL },
-	{ true, "user%remote.example@" POL_HOST, 0, NULL },
-	{ true, "@" POL_HOST ":user@remote.example", 0, NULL },
+	{ true, "user%remote.example@mx.example.org", 0, NULL },
+	{ true, "@mx.example.org:user@remote.example", 0, NULL },
 	{ true, "user@[192.0.2.1]", 0, NULL },
 	{ true, "", 0, NULL },
 	/* Plain remote domains. */
@@ -59,74 +58,82 @@ static const struct pol_case pol_cases[] = {
 	{ false, "root@example.org@remote.example", 554, "" },
 	{ false, "user@b\xc3\xbc" "cher.example", 554, "" },
 	/* The tricks, refused with a reason even at a local domain. */
-	{ false, "user%remote.example@" POL_HOST, 554, POL_PCT },
-	{ false, "postmaster%remote.example@" POL_HOST, 554, POL_PCT },
-	{ false, "root%remote.example@" POL_ORIGIN, 554, POL_PCT },
-	{ false, "user%remote.example", 554, POL_PCT },
-	{ false, "\"user%remote.example\"@" POL_HOST, 554, POL_PCT },
-	{ false, "remote.example!user@" POL_HOST, 554, POL_BANG },
-	{ false, "remote.example!postmaster", 554, POL_BANG },
-	{ false, "\"user@remote.example\"@" POL_HOST, 554, POL_QAT },
-	{ false, "\"a\\\"@b\"@" POL_ORIGIN, 554, POL_QAT },
-	{ false, "\"a\\@b\"@" POL_ORIGIN, 554, POL_QAT },
-	{ false, "@" POL_HOST ":user@remote.example", 554, POL_SR },
-	{ false, "@" POL_HOST ",@" POL_ORIGIN ":user@remote.example", 554,
-	    POL_SR },
-	{ false, "@" POL_HOST ":postmaster@" POL_HOST, 554, POL_SR },
-	{ false, "user@" POL_HOST ".", 554, POL_DOT },
-	{ false, "postmaster@" POL_HOST ".", 554, POL_DOT },
-	{ false, "root@" POL_ORIGIN "..", 554, POL_DOT },
-	{ false, "user@[127.0.0.1]", 554, POL_LIT },
-	{ false, "user@[IPv6:::1]", 554, POL_LIT },
-	{ false, "postmaster@[192.0.2.1]", 554, POL_LIT },
-	{ false, "root@[" POL_ORIGIN "]", 554, POL_LIT },
+	{ false, "user%remote.example@mx.example.org",
+	    554, SMTPD_POLICY_TEST_PCT },
+	{ false, "postmaster%remote.example@mx.example.org",
+	    554, SMTPD_POLICY_TEST_PCT },
+	{ false, "root%remote.example@example.org",
+	    554, SMTPD_POLICY_TEST_PCT },
+	{ false, "user%remote.example", 554, SMTPD_POLICY_TEST_PCT },
+	{ false, "\"user%remote.example\"@mx.example.org",
+	    554, SMTPD_POLICY_TEST_PCT },
+	{ false, "remote.example!user@mx.example.org",
+	    554, SMTPD_POLICY_TEST_BANG },
+	{ false, "remote.example!postmaster", 554, SMTPD_POLICY_TEST_BANG },
+	{ false, "\"user@remote.example\"@mx.example.org",
+	    554, SMTPD_POLICY_TEST_QAT },
+	{ false, "\"a\\\"@b\"@example.org", 554, SMTPD_POLICY_TEST_QAT },
+	{ false, "\"a\\@b\"@example.org", 554, SMTPD_POLICY_TEST_QAT },
+	{ false, "@mx.example.org:user@remote.example",
+	    554, SMTPD_POLICY_TEST_SR },
+	{ false, "@mx.example.org,@example.org:user@remote.example",
+	    554, SMTPD_POLICY_TEST_SR },
+	{ false, "@mx.example.org:postmaster@mx.example.org",
+	    554, SMTPD_POLICY_TEST_SR },
+	{ false, "user@mx.example.org.", 554, SMTPD_POLICY_TEST_DOT },
+	{ false, "postmaster@mx.example.org.", 554, SMTPD_POLICY_TEST_DOT },
+	{ false, "root@example.org..", 554, SMTPD_POLICY_TEST_DOT },
+	{ false, "user@[127.0.0.1]", 554, SMTPD_POLICY_TEST_LIT },
+	{ false, "user@[IPv6:::1]", 554, SMTPD_POLICY_TEST_LIT },
+	{ false, "postmaster@[192.0.2.1]", 554, SMTPD_POLICY_TEST_LIT },
+	{ false, "root@[example.org]", 554, SMTPD_POLICY_TEST_LIT },
 	/* postmaster, in any case, bare or at a local domain. */
 	{ false, "postmaster", 0, NULL },
-	{ false, "Postmaster@" POL_HOST, 0, NULL },
-	{ false, "postmaster@" POL_ORIGIN, 0, NULL },
+	{ false, "Postmaster@mx.example.org", 0, NULL },
+	{ false, "postmaster@example.org", 0, NULL },
 	{ false, "POSTMASTER@EXAMPLE.ORG", 0, NULL },
-	{ false, "\"postmaster\"@" POL_ORIGIN, 0, NULL },
-	{ false, "postmasters@" POL_ORIGIN, 554, "" },
+	{ false, "\"postmaster\"@example.org", 0, NULL },
+	{ false, "postmasters@example.org", 554, "" },
 	/* Names the aliases file knows; the others are refused. */
 	{ false, "root", 0, NULL },
-	{ false, "root@" POL_ORIGIN, 0, NULL },
+	{ false, "root@example.org", 0, NULL },
 	{ false, "ROOT@Mx.Example.Org", 0, NULL },
-	{ false, "john@" POL_HOST, 0, NULL },
+	{ false, "john@mx.example.org", 0, NULL },
 	{ false, "abuse@EXAMPLE.org", 0, NULL },
-	{ false, "\"john doe\"@" POL_ORIGIN, 0, NULL },
-	{ false, "\"root\"@" POL_ORIGIN, 0, NULL },
-	{ false, "nobody@" POL_HOST, 554, "" },
+	{ false, "\"john doe\"@example.org", 0, NULL },
+	{ false, "\"root\"@example.org", 0, NULL },
+	{ false, "nobody@mx.example.org", 554, "" },
 	{ false, "nobody", 554, "" },
-	{ false, "john.doe@" POL_ORIGIN, 554, "" },
-	{ false, "pipe@" POL_ORIGIN, 554, "" },   /* every value skipped */
+	{ false, "john.doe@example.org", 554, "" },
+	{ false, "pipe@example.org", 554, "" },   /* every value skipped */
 	/* UTF-8 local parts: folded in ASCII only, as aliases does. */
-	{ false, "m\xc3\xbcller@" POL_ORIGIN, 0, NULL },
-	{ false, "M\xc3\xbcller@" POL_HOST, 0, NULL },
-	{ false, "M\xc3\x9cLLER@" POL_ORIGIN, 554, "" },
-	{ false, "j\xc3\xb6rg@" POL_ORIGIN, 554, "" },
+	{ false, "m\xc3\xbcller@example.org", 0, NULL },
+	{ false, "M\xc3\xbcller@mx.example.org", 0, NULL },
+	{ false, "M\xc3\x9cLLER@example.org", 554, "" },
+	{ false, "j\xc3\xb6rg@example.org", 554, "" },
 	/* Broken paths the caller should have refused: still no relay. */
 	{ false, "", 554, "" },
-	{ false, "@" POL_ORIGIN, 554, "" },
+	{ false, "@example.org", 554, "" },
 	{ false, "root@", 554, "" },
 	{ false, "\"root", 554, "" },
-	{ false, "\"\"@" POL_ORIGIN, 554, "" },
+	{ false, "\"\"@example.org", 554, "" },
 	{ false, "@", 554, "" },
-	{ false, "@:", 554, POL_SR },
+	{ false, "@:", 554, SMTPD_POLICY_TEST_SR },
 };
 
 /* The aliases table of the tests, loaded from a temporary file. */
 static struct aliases *
-pol_test_aliases(void)
+smtpd_policy_test_aliases(void)
 {
 	char path[] = "/tmp/tern-policy-XXXXXX";
 	struct aliases *al;
 	struct errbuf eb;
-	size_t n = sizeof(pol_aliases_text) - 1;
+	size_t n = sizeof(smtpd_policy_test_text) - 1;
 	int fd;
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, pol_aliases_text, n), (ssize_t)n);
+	assert_int_equal(write(fd, smtpd_policy_test_text, n), (ssize_t)n);
 	assert_int_equal(close(fd), 0);
 	al = aliases_load(path, NULL, NULL, &eb);
 	unlink(path);
@@ -137,18 +144,18 @@ pol_test_aliases(void)
 }
 
 static void
-pol_test_table(void **state)
+smtpd_policy_test_table(void **state)
 {
-	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
-	const struct pol_case *c;
+	struct smtpd_policy pol = { "mx.example.org", "example.org", NULL };
+	const struct smtpd_policy_test_case *c;
 	char reply[600], want[600];
 	size_t i;
 	int rc;
 
 	(void)state;
-	pol.aliases = pol_test_aliases();
-	for (i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
-		c = &pol_cases[i];
+	pol.aliases = smtpd_policy_test_aliases();
+	for (i = 0; i < SMTPD_POLICY_TEST_N(smtpd_policy_test_cases); i++) {
+		c = &smtpd_policy_test_cases[i];
 		strcpy(reply, "untouched");
 		rc = smtpd_policy_rcpt(&pol, c->may_relay, c->addr, reply,
 		    sizeof(reply));
@@ -172,21 +179,21 @@ pol_test_table(void **state)
 /* Without an aliases table only postmaster is local; without a policy
  * nothing is. */
 static void
-pol_test_no_aliases(void **state)
+smtpd_policy_test_no_aliases(void **state)
 {
-	struct smtpd_policy pol = { POL_HOST, NULL, NULL };
+	struct smtpd_policy pol = { "mx.example.org", NULL, NULL };
 	char reply[256];
 
 	(void)state;
-	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
-	    POL_HOST, reply, sizeof(reply)), 0);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false,
+	    "postmaster@mx.example.org", reply, sizeof(reply)), 0);
 	assert_int_equal(smtpd_policy_rcpt(&pol, false, "root", reply,
 	    sizeof(reply)), 554);
-	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
-	    POL_ORIGIN, reply, sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false,
+	    "postmaster@example.org", reply, sizeof(reply)), 554);
 	pol.hostname = NULL;
-	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster@"
-	    POL_HOST, reply, sizeof(reply)), 554);
+	assert_int_equal(smtpd_policy_rcpt(&pol, false,
+	    "postmaster@mx.example.org", reply, sizeof(reply)), 554);
 	assert_int_equal(smtpd_policy_rcpt(&pol, false, "postmaster",
 	    reply, sizeof(reply)), 0);
 	assert_int_equal(smtpd_policy_rcpt(NULL, false, "postmaster",
@@ -201,9 +208,9 @@ pol_test_no_aliases(void **state)
 /* The path is client input on its way into a reply: control bytes and
  * malformed UTF-8 become '?', and it is clipped on a character. */
 static void
-pol_test_reply_clean(void **state)
+smtpd_policy_test_reply_clean(void **state)
 {
-	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	struct smtpd_policy pol = { "mx.example.org", "example.org", NULL };
 	char reply[600], addr[2100];
 	size_t i;
 
@@ -230,11 +237,11 @@ pol_test_reply_clean(void **state)
 	assert_int_equal(smtpd_policy_rcpt(&pol, false, addr, reply,
 	    sizeof(reply)), 554);
 	assert_int_equal(strlen(reply), strlen("554 5.7.1 <>: Relay access "
-	    "denied ()") + 256 + strlen(POL_PCT));
+	    "denied ()") + 256 + strlen(SMTPD_POLICY_TEST_PCT));
 	for (i = 0; reply[i] != '\0'; i++)
 		assert_true(reply[i] >= 0x20 && reply[i] < 0x7f);
 	/* A long name is never a local one, whatever it starts with. */
-	pol.aliases = pol_test_aliases();
+	pol.aliases = smtpd_policy_test_aliases();
 	addr[1000] = 'x';
 	memcpy(addr, "root", 4);
 	assert_int_equal(smtpd_policy_rcpt(&pol, false, addr, reply,
@@ -246,9 +253,9 @@ pol_test_reply_clean(void **state)
 
 /* Small buffers are filled and terminated, never overrun. */
 static void
-pol_test_reply_small(void **state)
+smtpd_policy_test_reply_small(void **state)
 {
-	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	struct smtpd_policy pol = { "mx.example.org", "example.org", NULL };
 	char reply[16];
 
 	(void)state;
@@ -266,7 +273,7 @@ pol_test_reply_small(void **state)
 }
 
 static uint32_t
-pol_test_rand(uint32_t *s)
+smtpd_policy_test_rand(uint32_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 17;
@@ -277,22 +284,23 @@ pol_test_rand(uint32_t *s)
 /* Random paths from the characters that matter: 0 or 554, and a reply
  * line that starts right and holds no control bytes. */
 static void
-pol_test_fuzz(void **state)
+smtpd_policy_test_fuzz(void **state)
 {
 	static const char alpha[] = "@%!\":.,[]\\ aArRoOtT\x01\r\n\xc3\xbc"
 	    "\xff" "example.org" "postmaster";
-	struct smtpd_policy pol = { POL_HOST, POL_ORIGIN, NULL };
+	struct smtpd_policy pol = { "mx.example.org", "example.org", NULL };
 	char addr[700], reply[400];
 	uint32_t seed = 42;
 	size_t i, j, n;
 	int rc;
 
 	(void)state;
-	pol.aliases = pol_test_aliases();
+	pol.aliases = smtpd_policy_test_aliases();
 	for (i = 0; i < 50000; i++) {
-		n = pol_test_rand(&seed) % (i < 45000 ? 40 : sizeof(addr));
+		n = smtpd_policy_test_rand(&seed) %
+		    (i < 45000 ? 40 : sizeof(addr));
 		for (j = 0; j < n; j++)
-			addr[j] = alpha[pol_test_rand(&seed) %
+			addr[j] = alpha[smtpd_policy_test_rand(&seed) %
 			    (sizeof(alpha) - 1)];
 		addr[n] = '\0';
 		rc = smtpd_policy_rcpt(&pol, false, addr, reply,
@@ -313,11 +321,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(pol_test_table),
-		cmocka_unit_test(pol_test_no_aliases),
-		cmocka_unit_test(pol_test_reply_clean),
-		cmocka_unit_test(pol_test_reply_small),
-		cmocka_unit_test(pol_test_fuzz),
+		cmocka_unit_test(smtpd_policy_test_table),
+		cmocka_unit_test(smtpd_policy_test_no_aliases),
+		cmocka_unit_test(smtpd_policy_test_reply_clean),
+		cmocka_unit_test(smtpd_policy_test_reply_small),
+		cmocka_unit_test(smtpd_policy_test_fuzz),
 	};
 
 	return UNIT_RUN(tests);
