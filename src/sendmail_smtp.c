@@ -36,6 +36,8 @@
 #define SENDMAIL_SMTP_MAX_RCPTS 1000
 #define SENDMAIL_SMTP_MAX_ERRORS 10
 #define SENDMAIL_SMTP_BLOCK 65536
+/* At most one line of a terminal in canonical mode, CRs still to add. */
+#define SENDMAIL_SMTP_TTY_READ 4096
 
 enum sendmail_smtp_io {
 	SENDMAIL_SMTP_DATA,
@@ -50,6 +52,8 @@ struct sendmail_smtp {
 	char client[64];
 	bool eof;        /* the engine has been told */
 	bool timed_out;
+	bool tty;        /* input is typed at a terminal */
+	bool tty_cr;     /* the last byte typed was a CR */
 	size_t start;    /* in[start..end) is not consumed yet */
 	size_t end;
 	char in[SENDMAIL_SMTP_BLOCK];
@@ -108,10 +112,28 @@ sendmail_smtp_flush(struct sendmail_smtp *s)
 	return rc;
 }
 
+/* A person at a terminal: the terminal turns Enter into a bare LF, and
+ * the engine never takes a bare-LF "." as the end of DATA.  What a
+ * person types is no smuggling attempt, so LF becomes CRLF here. */
+static size_t
+sendmail_smtp_tty_crlf(struct sendmail_smtp *s, const char *p, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' && !s->tty_cr)
+			s->in[o++] = '\r';
+		s->in[o++] = p[i];
+		s->tty_cr = p[i] == '\r';
+	}
+	return o;
+}
+
 /* Read the next block of input into the empty buffer. */
 static enum sendmail_smtp_io
 sendmail_smtp_read(struct sendmail_smtp *s)
 {
+	char typed[SENDMAIL_SMTP_TTY_READ];
 	ssize_t n;
 
 	s->start = s->end = 0;
@@ -119,12 +141,16 @@ sendmail_smtp_read(struct sendmail_smtp *s)
 		if (sendmail_smtp_wait(s->h->in_fd, POLLIN) < 0)
 			return errno == ETIMEDOUT ? SENDMAIL_SMTP_TIMEOUT :
 			    SENDMAIL_SMTP_ERROR;
-		n = read(s->h->in_fd, s->in, sizeof(s->in));
+		if (s->tty)
+			n = read(s->h->in_fd, typed, sizeof(typed));
+		else
+			n = read(s->h->in_fd, s->in, sizeof(s->in));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return SENDMAIL_SMTP_ERROR;
-		s->end = (size_t)n;
+		s->end = s->tty ? sendmail_smtp_tty_crlf(s, typed, (size_t)n) :
+		    (size_t)n;
 		return n == 0 ? SENDMAIL_SMTP_EOF : SENDMAIL_SMTP_DATA;
 	}
 }
@@ -293,6 +319,7 @@ sendmail_smtp_run(const struct sendmail_smtp_host *h)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return EX_TEMPFAIL;
 	s->h = h;
+	s->tty = isatty(h->in_fd) == 1;
 	/* Not "name[address]": there is no address, and a log watcher must
 	 * not take a local user for 127.0.0.1. */
 	snprintf(s->client, sizeof(s->client), "local[uid=%ld]", h->sub->uid);
