@@ -283,10 +283,12 @@ smtpd_bind(struct ternd *td, smtpd_queued_fn queued, void *arg,
 		l->fd = -1;
 		l->name = str_xdup(cfg->listens[i].name);
 		l->address = str_xdup(cfg->listens[i].address);
-		if (smtpd_listen_socket(l, eb) < 0 ||
-		    (l->settings = smtpd_settings_new(cfg, &cfg->listens[i],
-		    eb)) == NULL) {
+		if (smtpd_listen_socket(l, eb) < 0)
 			errbuf_prefix(eb, "[listen %s]", l->name);
+		else
+			l->settings = smtpd_settings_new(cfg, &cfg->listens[i],
+			    eb);
+		if (l->settings == NULL) {
 			smtpd_free(d);
 			return NULL;
 		}

@@ -51,6 +51,7 @@ struct smtpd_sess {
 	struct smtpd_sess *next, **prevp;
 	struct bufferevent *sock;  /* the TCP socket */
 	struct bufferevent *bev;   /* sock, or the TLS filter over it */
+	SSL *ssl;                  /* the filter's; freed with the session */
 	struct smtpd_proto *proto;
 	struct event *timer;
 	struct event *auth_ev;     /* the delayed answer to a failed AUTH */
@@ -191,12 +192,15 @@ smtpd_sess_tls(struct smtpd_sess *s)
 
 	if ((ssl = SSL_new(s->st->tls)) == NULL)
 		return -1;
+	/* Not closing the socket on free: at the end the filter is taken
+	 * off and the socket sends out what the filter gave it. */
 	f = bufferevent_openssl_filter_new(s->d->td->base, s->sock, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (f == NULL) {
 		SSL_free(ssl);
 		return -1;
 	}
+	s->ssl = ssl;
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
 	s->bev = f;
 	s->phase = SMTPD_PHASE_TLS;
@@ -369,6 +373,26 @@ smtpd_sess_feed(struct smtpd_sess *s)
 	}
 }
 
+/* Closing: once the last replies have left.  Under TLS they leave the
+ * filter for the socket's buffer first; the filter is then taken off,
+ * and the socket alone finishes sending before the session goes. */
+static void
+smtpd_sess_linger(struct smtpd_sess *s)
+{
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return; /* the write callback comes back here */
+	if (s->bev != s->sock) {
+		bufferevent_free(s->bev);
+		s->bev = s->sock;
+		bufferevent_setcb(s->sock, smtpd_sess_on_read,
+		    smtpd_sess_on_write, smtpd_sess_on_event, s);
+		bufferevent_enable(s->sock, EV_WRITE);
+		if (evbuffer_get_length(bufferevent_get_output(s->sock)) > 0)
+			return;
+	}
+	smtpd_sess_close(s);
+}
+
 /* Feed, send, and do what the engine waits for. */
 static void
 smtpd_sess_drive(struct smtpd_sess *s)
@@ -402,8 +426,7 @@ smtpd_sess_drive(struct smtpd_sess *s)
 	case SMTPD_CLOSE:
 		bufferevent_disable(s->bev, EV_READ);
 		s->phase = SMTPD_PHASE_CLOSING;
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-			smtpd_sess_close(s);
+		smtpd_sess_linger(s);
 		break;
 	}
 }
@@ -521,10 +544,10 @@ smtpd_sess_on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtpd_sess *s = arg;
 
-	if (s->phase == SMTPD_PHASE_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			smtpd_sess_close(s);
-	} else if (s->write_blocked && s->phase == SMTPD_PHASE_SMTP)
+	(void)bev;
+	if (s->phase == SMTPD_PHASE_CLOSING)
+		smtpd_sess_linger(s);
+	else if (s->write_blocked && s->phase == SMTPD_PHASE_SMTP)
 		smtpd_sess_drive(s); /* replies drained: read again */
 }
 
@@ -720,8 +743,12 @@ smtpd_sess_reap(struct smtpd *d)
 
 	while ((s = d->dead) != NULL) {
 		d->dead = s->next;
-		if (s->bev != NULL)
-			bufferevent_free(s->bev); /* and sock, under TLS */
+		if (s->bev != s->sock)
+			bufferevent_free(s->bev); /* the TLS filter */
+		if (s->sock != NULL)
+			bufferevent_free(s->sock);
+		if (s->ssl != NULL)
+			SSL_free(s->ssl);
 		if (s->timer != NULL)
 			event_free(s->timer);
 		if (s->auth_ev != NULL)
