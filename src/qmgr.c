@@ -39,6 +39,7 @@
 #include "log.h"
 #include "maillog.h"
 #include "qmgr.h"
+#include "smtpd.h"
 #include "queue.h"
 #include "relay_state.h"
 #include "rfc2047.h"
@@ -1517,6 +1518,7 @@ qmgr_reload_aliases(struct ternd *td)
 	}
 	aliases_free(td->aliases);
 	td->aliases = al;
+	smtpd_aliases_changed(td->smtpd);
 	log_msg(LOG_INFO, "aliases reloaded from %s (%zu names)",
 	    td->cfg->aliases, aliases_count(al));
 }

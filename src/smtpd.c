@@ -422,6 +422,17 @@ smtpd_reload(struct smtpd *d, struct errbuf *eb)
 	return 0;
 }
 
+void
+smtpd_aliases_changed(struct smtpd *d)
+{
+	struct smtpd_sess *s;
+
+	if (d == NULL)
+		return;
+	for (s = d->sessions; s != NULL; s = smtpd_sess_next(s))
+		smtpd_sess_set_aliases(s, d->td->aliases);
+}
+
 /* ---------------------------------------------------------------- stop */
 
 void

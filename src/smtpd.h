@@ -45,6 +45,10 @@ int smtpd_start(struct smtpd *s, struct errbuf *eb);
  * (the old settings stay). */
 int smtpd_reload(struct smtpd *s, struct errbuf *eb);
 
+/* The aliases were replaced (td->aliases): sessions in flight use the
+ * new ones, as the old are freed. */
+void smtpd_aliases_changed(struct smtpd *s);
+
 /* Stop accepting; tell every session "421 4.3.2 ... shutting down". */
 void smtpd_shutdown(struct smtpd *s);
 

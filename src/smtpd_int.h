@@ -99,6 +99,7 @@ void smtpd_sess_shutdown(struct smtpd_sess *s, const char *reply);
 void smtpd_sess_reap(struct smtpd *d);
 /* The next live session after s (for walking the list). */
 struct smtpd_sess *smtpd_sess_next(struct smtpd_sess *s);
+void smtpd_sess_set_aliases(struct smtpd_sess *s, const struct aliases *al);
 
 /* smtpd_queue.c: commit a received message, with one syncfs for all
  * messages finished in the same turn of the event loop. */

@@ -1,16 +1,17 @@
 /*
- * smtpd_proto: the SMTP server engine (see smtpd_proto.h).
+ * smtpd_proto: the SMTP server engine (see smtpd_proto.h); this half
+ * has the session, the transaction is in smtpd_proto_txn.c.
  *
- * Owns one session: the line assembler, the EHLO, TLS and AUTH state,
- * the current transaction (envelope and message) and the replies not
- * yet sent.  Invariants: every buffer that client bytes reach has a
- * fixed bound (command line, AUTH line, message size, recipients,
- * unsent replies); input is consumed only in SMTPD_RUN, so whatever
- * the client pipelined behind a command that needs the host stays in
- * the host's buffer until the host has answered; every reply line goes
- * out through smtpd_proto_send(), which counts errors and strips
- * control bytes; and message content is normalised so that only
- * <CRLF>.<CRLF> ends DATA.
+ * Owns one session: the line assembler, the EHLO, TLS and AUTH state
+ * and the replies not yet sent.  Invariants: every buffer that client
+ * bytes reach has a fixed bound (command line, AUTH line, unsent
+ * replies); input is consumed only in SMTPD_RUN, so whatever the
+ * client pipelined behind a command that needs the host stays in the
+ * host's buffer until the host has answered; every reply line goes out
+ * through smtpd_proto_put(), which strips control bytes, and every
+ * reply to a client command through smtpd_proto_send(), which counts
+ * errors; the password and the lines that carried it are wiped as
+ * soon as they have served.
  */
 #include "autoconf.h"
 
@@ -21,126 +22,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "config.h"
 #include "log.h"
-#include "smtpd_policy.h"
 #include "smtpd_proto.h"
+#include "smtpd_proto_int.h"
 #include "str.h"
-
-/* Unsent replies: a client that pipelines thousands of commands and
- * never reads its replies is cut off rather than buffered for. */
-#define SMTPD_PROTO_OUT_MAX (1024 * 1024)
-/* One reply line: room for a path or parameter quoted back. */
-#define SMTPD_PROTO_REPLY_MAX (SMTPD_AUTH_LINE_MAX + 256)
-/* A decoded SASL response. */
-#define SMTPD_PROTO_SASL_MAX (SMTPD_AUTH_LINE_MAX / 4 * 3 + 1)
-/* max_message_size 0: the largest the configuration allows. */
-#define SMTPD_PROTO_SIZE_CAP (4ULL << 30)
-
-enum smtpd_proto_mode {
-	SMTPD_PROTO_M_CMD,  /* command lines */
-	SMTPD_PROTO_M_AUTH, /* SASL response lines after 334 */
-	SMTPD_PROTO_M_DATA, /* DATA content */
-	SMTPD_PROTO_M_BDAT, /* a BDAT chunk */
-};
-
-/* Where DATA content is within its line. */
-enum smtpd_proto_line {
-	SMTPD_PROTO_L_START, /* nothing yet */
-	SMTPD_PROTO_L_DOT,   /* a '.' held back */
-	SMTPD_PROTO_L_TEXT,  /* anything else */
-};
-
-enum smtpd_proto_auth_step {
-	SMTPD_PROTO_A_NONE,
-	SMTPD_PROTO_A_PLAIN,      /* 334: waiting for the PLAIN message */
-	SMTPD_PROTO_A_LOGIN_USER, /* 334 Username: */
-	SMTPD_PROTO_A_LOGIN_PASS, /* 334 Password: */
-};
-
-/* Verbs in the order of the "disconnect from" counts. */
-enum smtpd_proto_verb {
-	SMTPD_PROTO_V_HELO, SMTPD_PROTO_V_EHLO, SMTPD_PROTO_V_STARTTLS,
-	SMTPD_PROTO_V_AUTH, SMTPD_PROTO_V_MAIL, SMTPD_PROTO_V_RCPT,
-	SMTPD_PROTO_V_DATA, SMTPD_PROTO_V_BDAT, SMTPD_PROTO_V_RSET,
-	SMTPD_PROTO_V_NOOP, SMTPD_PROTO_V_VRFY, SMTPD_PROTO_V_EXPN,
-	SMTPD_PROTO_V_HELP, SMTPD_PROTO_V_QUIT, SMTPD_PROTO_V_UNKNOWN,
-	SMTPD_PROTO_V_COUNT
-};
 
 static const char *const smtpd_proto_verb_names[SMTPD_PROTO_V_COUNT] = {
 	"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "bdat",
 	"rset", "noop", "vrfy", "expn", "help", "quit", "unknown",
 };
 
-/* The content of the message under way (DATA or BDAT). */
-struct smtpd_proto_content {
-	uint64_t size;   /* bytes stored, or that would have been */
-	bool oversize;   /* past the limit: no longer stored */
-	bool nul;        /* a NUL byte was seen */
-	bool nomem;      /* the buffer could not grow */
-	bool eightbit;   /* a byte >= 0x80 was seen */
-	bool cr;         /* a CR waits for the next byte */
-	bool after_crlf; /* DATA: the current line began after CRLF */
-	int line;        /* DATA: enum smtpd_proto_line */
-};
-
-struct smtpd_proto {
-	struct smtpd_proto_conf conf;
-	smtpd_proto_log_fn log;
-	void *log_arg;
-	enum smtpd_state state;
-	int mode;          /* enum smtpd_proto_mode */
-	bool eof;          /* the client is gone: close after the host */
-	struct buf out;
-	uint64_t size_max; /* the effective max_message_size */
-	size_t rcpt_max;   /* the effective max_recipients */
-	unsigned errors;
-
-	/* The line being assembled (without its LF). */
-	char line[SMTPD_AUTH_LINE_MAX + 1];
-	size_t line_len;
-	bool line_long;    /* over the limit: skipping to its end */
-	size_t long_limit; /* the limit it broke */
-	bool line_crlf;    /* the last complete line ended with CRLF */
-
-	/* Session. */
-	int helo;          /* 0, SMTPD_PROTO_V_HELO or SMTPD_PROTO_V_EHLO */
-	char helo_name[SMTPD_LINE_MAX];
-	bool tls;
-	bool authed;
-	int auth_step;     /* enum smtpd_proto_auth_step */
-	const char *auth_mech;
-	char auth_user[SMTPD_PROTO_SASL_MAX];
-	char auth_pass[SMTPD_PROTO_SASL_MAX];
-	char sasl[SMTPD_PROTO_SASL_MAX];
-
-	/* Transaction. */
-	bool in_mail;
-	bool bdat;         /* a BDAT chunk was taken: DATA is refused */
-	bool body8;        /* BODY=8BITMIME */
-	int commit_verb;   /* DATA or BDAT, for the counts */
-	struct envelope env;
-	struct buf msg;
-	struct smtpd_proto_content c;
-
-	/* The BDAT chunk under way. */
-	uint64_t chunk_left;
-	uint64_t chunk_size;
-	bool chunk_last;
-	char chunk_err[128]; /* its reply when it is refused, else "" */
-
-	struct {
-		unsigned ok, total;
-	} counts[SMTPD_PROTO_V_COUNT];
-};
-
-static void smtpd_proto_data_begin(struct smtpd_proto *p);
-
 /* ----------------------------------------------------------- replies */
 
-static void
+void
 smtpd_proto_close(struct smtpd_proto *p)
 {
 	p->state = SMTPD_CLOSE;
@@ -157,7 +52,8 @@ smtpd_proto_put(struct smtpd_proto *p, const char *line)
 	if (buf_puts(&p->out, line) == -1 ||
 	    buf_puts(&p->out, "\r\n") == -1) {
 		p->out.len = start;
-		p->out.data[start] = '\0';
+		if (p->out.data != NULL)
+			p->out.data[start] = '\0';
 		smtpd_proto_close(p);
 		return;
 	}
@@ -188,7 +84,7 @@ smtpd_proto_send(struct smtpd_proto *p, const char *line)
 	smtpd_proto_close(p);
 }
 
-static void __attribute__((format(printf, 2, 3)))
+void
 smtpd_proto_reply(struct smtpd_proto *p, const char *fmt, ...)
 {
 	char line[SMTPD_PROTO_REPLY_MAX];
@@ -201,7 +97,7 @@ smtpd_proto_reply(struct smtpd_proto *p, const char *fmt, ...)
 }
 
 /* Log a refusal the way Postfix does, then send it. */
-static void
+void
 smtpd_proto_reject_line(struct smtpd_proto *p, const char *cmd,
     const char *from, const char *to, const char *reply)
 {
@@ -213,14 +109,14 @@ smtpd_proto_reject_line(struct smtpd_proto *p, const char *cmd,
 		    p->conf.client ? p->conf.client : "unknown", reply,
 		    from ? " from=<" : "", from ? from : "", from ? ">" : "",
 		    to ? " to=<" : "", to ? to : "", to ? ">" : "",
-		    p->helo == SMTPD_PROTO_V_EHLO ? "ESMTP" : "SMTP",
-		    p->helo_name);
+		    p->esmtp ? "ESMTP" : "SMTP",
+		    smtpd_proto_helo(p));
 		p->log(LOG_INFO, line, p->log_arg);
 	}
 	smtpd_proto_send(p, reply);
 }
 
-static void __attribute__((format(printf, 5, 6)))
+void
 smtpd_proto_reject(struct smtpd_proto *p, const char *cmd, const char *from,
     const char *to, const char *fmt, ...)
 {
@@ -233,7 +129,7 @@ smtpd_proto_reject(struct smtpd_proto *p, const char *cmd, const char *from,
 	smtpd_proto_reject_line(p, cmd, from, to, reply);
 }
 
-static void
+void
 smtpd_proto_ok(struct smtpd_proto *p, int verb)
 {
 	if (p->counts[verb].ok < UINT_MAX)
@@ -277,8 +173,47 @@ smtpd_proto_new(const struct smtpd_proto_conf *conf, smtpd_proto_log_fn log,
 static void
 smtpd_proto_wipe(struct smtpd_proto *p)
 {
-	explicit_bzero(p->auth_pass, sizeof(p->auth_pass));
-	explicit_bzero(p->sasl, sizeof(p->sasl));
+	if (p->sasl == NULL)
+		return;
+	explicit_bzero(p->sasl, sizeof(*p->sasl));
+	free(p->sasl);
+	p->sasl = NULL;
+}
+
+/* Give back a line buffer that a long line made big (it may have held
+ * a password: wiped first). */
+static void
+smtpd_proto_line_release(struct smtpd_proto *p)
+{
+	if (p->line == NULL)
+		return;
+	explicit_bzero(p->line, p->line_cap);
+	free(p->line);
+	p->line = NULL;
+	p->line_cap = 0;
+}
+
+/* Room for n more bytes of line and its terminator. */
+static int
+smtpd_proto_line_grow(struct smtpd_proto *p, size_t n)
+{
+	size_t need = p->line_len + n + 1, cap;
+	char *nl;
+
+	if (need <= p->line_cap)
+		return 0;
+	for (cap = p->line_cap ? p->line_cap : 256; cap < need; cap *= 2)
+		;
+	if (cap > SMTPD_AUTH_LINE_MAX + 1)
+		cap = SMTPD_AUTH_LINE_MAX + 1;
+	if ((nl = malloc(cap)) == NULL)
+		return -1;
+	if (p->line_len > 0)
+		memcpy(nl, p->line, p->line_len);
+	smtpd_proto_line_release(p);
+	p->line = nl;
+	p->line_cap = cap;
+	return 0;
 }
 
 void
@@ -287,7 +222,9 @@ smtpd_proto_free(struct smtpd_proto *p)
 	if (p == NULL)
 		return;
 	smtpd_proto_wipe(p);
-	explicit_bzero(p->line, sizeof(p->line));
+	smtpd_proto_line_release(p);
+	free(p->helo_name);
+	free(p->auth_user);
 	buf_fini(&p->out);
 	buf_fini(&p->msg);
 	envelope_fini(&p->env);
@@ -295,22 +232,15 @@ smtpd_proto_free(struct smtpd_proto *p)
 }
 
 void
+smtpd_proto_set_aliases(struct smtpd_proto *p, const struct aliases *al)
+{
+	p->conf.aliases = al;
+}
+
+void
 smtpd_proto_start(struct smtpd_proto *p)
 {
 	smtpd_proto_reply(p, "220 %s ESMTP tern", p->conf.hostname);
-}
-
-/* End the transaction: the envelope, the message and its state. */
-static void
-smtpd_proto_txn_reset(struct smtpd_proto *p)
-{
-	envelope_fini(&p->env);
-	envelope_init(&p->env);
-	buf_fini(&p->msg);
-	memset(&p->c, 0, sizeof(p->c));
-	p->in_mail = false;
-	p->bdat = false;
-	p->body8 = false;
 }
 
 void
@@ -351,12 +281,15 @@ smtpd_proto_tls_started(struct smtpd_proto *p)
 		return;
 	/* RFC 3207 4.2: nothing learnt before the handshake counts. */
 	p->tls = true;
-	p->helo = 0;
-	p->helo_name[0] = '\0';
+	p->greeted = false;
+	p->esmtp = false;
+	free(p->helo_name);
+	p->helo_name = NULL;
 	p->authed = false;
 	p->auth_step = SMTPD_PROTO_A_NONE;
 	p->auth_mech = NULL;
-	p->auth_user[0] = '\0';
+	free(p->auth_user);
+	p->auth_user = NULL;
 	smtpd_proto_wipe(p);
 	smtpd_proto_txn_reset(p);
 	p->line_len = 0;
@@ -368,7 +301,7 @@ smtpd_proto_tls_started(struct smtpd_proto *p)
 const char *
 smtpd_proto_helo(const struct smtpd_proto *p)
 {
-	return p->helo_name;
+	return p->helo_name != NULL ? p->helo_name : "";
 }
 
 const char *
@@ -379,7 +312,7 @@ smtpd_proto_protocol(const struct smtpd_proto *p)
 
 	if (p->conf.local)
 		return "local";
-	if (p->helo != SMTPD_PROTO_V_EHLO)
+	if (!p->esmtp)
 		return "SMTP";
 	return names[(p->tls ? 2 : 0) + (p->authed ? 1 : 0)];
 }
@@ -437,203 +370,11 @@ smtpd_proto_counts(const struct smtpd_proto *p, struct buf *out)
 		buf_printf(out, "commands=%u/%u", ok, total);
 }
 
-/* ---------------------------------------------------------- parsing */
-
-/* A decimal number without sign or spaces that fits 64 bits. */
-static int
-smtpd_proto_number(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned d;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Decode RFC 3461 xtext into out (at most max bytes and a NUL).  The
- * decoded text must be printable ASCII: it ends up in bounces. */
-static int
-smtpd_proto_xtext(const char *s, char *out, size_t max)
-{
-	size_t n = 0;
-	int ch, hi, lo;
-
-	for (; *s != '\0'; s++) {
-		ch = (unsigned char)*s;
-		if (ch == '+') {
-			if ((hi = str_hexval(s[1])) < 0 ||
-			    (lo = str_hexval(s[2])) < 0)
-				return -1;
-			ch = hi * 16 + lo;
-			s += 2;
-		} else if (ch == '=')
-			return -1;
-		if (ch < 0x20 || ch > 0x7e || n >= max)
-			return -1;
-		out[n++] = (char)ch;
-	}
-	out[n] = '\0';
-	return n > 0 ? 0 : -1;
-}
-
-/* Decode base64 (RFC 4648, padded) into out[0..size). */
-static int
-smtpd_proto_b64(const char *s, char *out, size_t size, size_t *outlen)
-{
-	size_t len = strlen(s), pad = 0, i, n = 0;
-	unsigned acc = 0;
-	int v, bits = 0;
-
-	if (len % 4 != 0)
-		return -1;
-	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++) {
-		if ((v = str_b64val((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (n + 1 >= size)
-				return -1;
-			out[n++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return 0;
-}
-
-/* An addr-spec, or a local name alone (cleanup qualifies it). */
-static bool
-smtpd_proto_addr_ok(const char *a)
-{
-	char tmp[ADDR_MAX_LEN + 3];
-	bool quoted = false;
-	const char *s;
-
-	if (addr_spec_valid(a))
-		return true;
-	for (s = a; *s != '\0'; s++) {
-		if (quoted && *s == '\\' && s[1] != '\0')
-			s++;
-		else if (*s == '"')
-			quoted = !quoted;
-		else if (!quoted && *s == '@')
-			return false;
-	}
-	if (strlen(a) > ADDR_MAX_LEN - 2)
-		return false;
-	snprintf(tmp, sizeof(tmp), "%s@x", a);
-	return addr_spec_valid(tmp);
-}
-
-/* A source route "@a,@b:" in front of the mailbox: its domains. */
-static bool
-smtpd_proto_route_ok(const char *r, size_t n)
-{
-	char tmp[SMTPD_LINE_MAX];
-	size_t i, j;
-
-	for (i = 0; i < n; i = j + 1) {
-		if (r[i] != '@')
-			return false;
-		for (j = i + 1; j < n && r[j] != ','; j++)
-			;
-		if (j - i - 1 + 3 > sizeof(tmp))
-			return false;
-		snprintf(tmp, sizeof(tmp), "x@%.*s", (int)(j - i - 1),
-		    r + i + 1);
-		if (!addr_spec_valid(tmp))
-			return false;
-	}
-	return n > 0;
-}
-
-/* A command's path, split in place. */
-struct smtpd_proto_path {
-	char *raw;    /* as given between < and > */
-	char *addr;   /* the mailbox, source route stripped */
-	char *params; /* what follows, or "" */
-};
-
-/*
- * Parse "KEYWORD:<path> params" ("MAIL FROM: <a@b>" is a common client
- * bug, taken).  Returns 0, or -1 for a syntax error.  The path is not
- * checked here: *addr may be anything, and "" for <>.
- */
-static int
-smtpd_proto_path(char *arg, const char *kw, struct smtpd_proto_path *pp)
-{
-	size_t kl = strlen(kw);
-	bool quoted = false;
-	char *s, *colon;
-
-	if (!str_ieq_n(arg, kw, kl))
-		return -1;
-	for (s = arg + kl; *s == ' '; s++)
-		;
-	if (*s++ != '<')
-		return -1;
-	pp->raw = s;
-	for (; *s != '\0' && (quoted || *s != '>'); s++) {
-		if (quoted && *s == '\\' && s[1] != '\0')
-			s++;
-		else if (*s == '"')
-			quoted = !quoted;
-	}
-	if (*s != '>' || (s[1] != '\0' && s[1] != ' '))
-		return -1;
-	*s++ = '\0';
-	while (*s == ' ')
-		s++;
-	pp->params = s;
-	pp->addr = pp->raw;
-	if (pp->raw[0] == '@') {
-		if ((colon = strchr(pp->raw, ':')) == NULL ||
-		    !smtpd_proto_route_ok(pp->raw, (size_t)(colon - pp->raw)))
-			pp->addr = NULL;
-		else
-			pp->addr = colon + 1;
-	}
-	return 0;
-}
-
-/* The next "NAME[=value]" of a parameter list, split in place.  The
- * name is an esmtp-keyword; returns false at the end. */
-static bool
-smtpd_proto_param(char **s, char **name, char **value)
-{
-	char *p = *s, *eq;
-
-	while (*p == ' ')
-		p++;
-	if (*p == '\0')
-		return false;
-	*name = p;
-	while (*p != '\0' && *p != ' ')
-		p++;
-	if (*p != '\0')
-		*p++ = '\0';
-	*s = p;
-	if ((eq = strchr(*name, '=')) != NULL)
-		*eq++ = '\0';
-	*value = eq;
-	return true;
-}
-
 /* ------------------------------------------------ simple commands */
 
+/* The name ends up in a Received header: one word, no control bytes,
+ * well-formed UTF-8 (RFC 6531 allows U-labels).  Returns true when it
+ * was taken. */
 static bool
 smtpd_proto_cmd_helo_any(struct smtpd_proto *p, char *arg, int verb)
 {
@@ -648,9 +389,13 @@ smtpd_proto_cmd_helo_any(struct smtpd_proto *p, char *arg, int verb)
 		smtpd_proto_reply(p, "501 5.5.4 Syntax: %s hostname", name);
 		return false;
 	}
-	memcpy(p->helo_name, arg, n);
-	p->helo_name[n] = '\0';
-	p->helo = verb;
+	free(p->helo_name);
+	if ((p->helo_name = strndup(arg, n)) == NULL) {
+		smtpd_proto_reply(p, "452 4.3.1 Insufficient system storage");
+		return false;
+	}
+	p->greeted = true;
+	p->esmtp = verb == SMTPD_PROTO_V_EHLO;
 	smtpd_proto_txn_reset(p);
 	smtpd_proto_ok(p, verb);
 	return true;
@@ -776,313 +521,35 @@ smtpd_proto_cmd_starttls(struct smtpd_proto *p, char *arg)
 	}
 }
 
-/* -------------------------------------------------------------- MAIL */
-
-/* MAIL parameters as parsed. */
-struct smtpd_proto_mailp {
-	uint64_t size;
-	bool body8, smtputf8, requiretls;
-	int ret;
-	char envid[SMTPD_ENVID_MAX + 1];
-	unsigned seen; /* bit per parameter: each may be given once */
-};
-
-/* Check one MAIL parameter.  Returns 0, 1 for a bad value, or -1 when
- * it has replied already. */
-static int
-smtpd_proto_mail_param(struct smtpd_proto *p, struct smtpd_proto_mailp *mp,
-    int i, const char *v)
-{
-	switch (i) {
-	case 0: /* SIZE */
-		return v == NULL || smtpd_proto_number(v, &mp->size) ? 1 : 0;
-	case 1: /* BODY */
-		if (v == NULL || (strcasecmp(v, "7BIT") != 0 &&
-		    strcasecmp(v, "8BITMIME") != 0))
-			return 1;
-		mp->body8 = strcasecmp(v, "8BITMIME") == 0;
-		return 0;
-	case 2: /* SMTPUTF8 */
-		mp->smtputf8 = true;
-		return v != NULL;
-	case 3: /* RET */
-		if (v != NULL && strcasecmp(v, "FULL") == 0)
-			mp->ret = ENVELOPE_RET_FULL;
-		else if (v != NULL && strcasecmp(v, "HDRS") == 0)
-			mp->ret = ENVELOPE_RET_HDRS;
-		else
-			return 1;
-		return 0;
-	case 4: /* ENVID */
-		return v == NULL || smtpd_proto_xtext(v, mp->envid,
-		    SMTPD_ENVID_MAX) == -1;
-	case 5: /* AUTH: RFC 4954 5, accepted and ignored */
-		return v == NULL || *v == '\0';
-	default: /* REQUIRETLS */
-		if (v != NULL)
-			return 1;
-		if (!p->tls) {
-			smtpd_proto_reply(p, "530 5.7.10 REQUIRETLS needs TLS: "
-			    "send STARTTLS first");
-			return -1;
-		}
-		mp->requiretls = true;
-		return 0;
-	}
-}
-
-static int
-smtpd_proto_mail_params(struct smtpd_proto *p, char *s, const char *from,
-    struct smtpd_proto_mailp *mp)
-{
-	static const char *const names[] = { "SIZE", "BODY", "SMTPUTF8",
-		"RET", "ENVID", "AUTH", "REQUIRETLS" };
-	char *name, *value;
-	size_t i, n = sizeof(names) / sizeof(names[0]);
-	int r;
-
-	while (smtpd_proto_param(&s, &name, &value)) {
-		for (i = 0; i < n && strcasecmp(name, names[i]) != 0; i++)
-			;
-		if (i == n) {
-			smtpd_proto_reject(p, "MAIL", from, NULL, "555 5.5.4 "
-			    "Unsupported option: %s", name);
-			return -1;
-		}
-		r = mp->seen & 1u << i ? 1 :
-		    smtpd_proto_mail_param(p, mp, (int)i, value);
-		mp->seen |= 1u << i;
-		if (r == 1)
-			smtpd_proto_reject(p, "MAIL", from, NULL, "501 5.5.4 "
-			    "Bad %s parameter value", names[i]);
-		if (r != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The sequence checks before MAIL: HELO, AUTH when required, no
- * transaction yet.  Returns true when MAIL may go on. */
-static bool
-smtpd_proto_mail_allowed(struct smtpd_proto *p)
-{
-	if (p->helo == 0)
-		smtpd_proto_reply(p, "503 5.5.1 Error: send HELO/EHLO first");
-	else if (p->conf.auth == CONFIG_LAUTH_REQUIRED && !p->authed)
-		smtpd_proto_reject(p, "MAIL", NULL, NULL, "530 5.7.0 %s",
-		    !p->tls && p->conf.starttls ? "Must issue a STARTTLS "
-		    "command first" : "Authentication required");
-	else if (p->in_mail)
-		smtpd_proto_reply(p, "503 5.5.1 Error: nested MAIL command");
-	else
-		return true;
-	return false;
-}
-
-static int
-smtpd_proto_mail_store(struct smtpd_proto *p, const char *addr,
-    const struct smtpd_proto_mailp *mp)
-{
-	if ((p->env.sender = strdup(addr)) == NULL)
-		return -1;
-	if (mp->envid[0] != '\0' && (p->env.envid = strdup(mp->envid)) ==
-	    NULL)
-		return -1;
-	p->body8 = mp->body8;
-	p->env.body = mp->body8 ? ENVELOPE_BODY_8BITMIME : ENVELOPE_BODY_7BIT;
-	p->env.smtputf8 = mp->smtputf8;
-	p->env.requiretls = mp->requiretls;
-	p->env.ret = mp->ret;
-	return 0;
-}
-
-static void
-smtpd_proto_cmd_mail(struct smtpd_proto *p, char *arg)
-{
-	struct smtpd_proto_mailp mp;
-	struct smtpd_proto_path pp;
-
-	if (!smtpd_proto_mail_allowed(p))
-		return;
-	memset(&mp, 0, sizeof(mp));
-	if (smtpd_proto_path(arg, "FROM:", &pp) == -1) {
-		smtpd_proto_reject(p, "MAIL", NULL, NULL,
-		    "501 5.5.4 Syntax: MAIL FROM:<address>");
-		return;
-	}
-	if (pp.addr == NULL || (pp.addr[0] != '\0' &&
-	    !smtpd_proto_addr_ok(pp.addr))) {
-		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "501 5.1.7 <%s>: "
-		    "Bad sender address syntax", pp.raw);
-		return;
-	}
-	if (smtpd_proto_mail_params(p, pp.params, pp.raw, &mp) == -1)
-		return;
-	if (str_has_8bit(pp.raw, strlen(pp.raw)) && !mp.smtputf8)
-		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "553 5.6.7 <%s>: "
-		    "non-ASCII address needs SMTPUTF8", pp.raw);
-	else if (mp.size > p->size_max)
-		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "552 5.3.4 Message "
-		    "size exceeds fixed limit (%" PRIu64 " bytes)",
-		    p->size_max);
-	else if (smtpd_proto_mail_store(p, pp.addr, &mp) == -1) {
-		smtpd_proto_txn_reset(p);
-		smtpd_proto_reply(p, "452 4.3.1 Insufficient system storage");
-	} else {
-		p->in_mail = true;
-		smtpd_proto_reply(p, "250 2.1.0 Ok");
-		smtpd_proto_ok(p, SMTPD_PROTO_V_MAIL);
-	}
-}
-
-/* -------------------------------------------------------------- RCPT */
-
-struct smtpd_proto_rcptp {
-	unsigned notify;
-	char *orcpt; /* "rfc822;decoded", malloc'd */
-	unsigned seen;
-};
-
-/* ORCPT=rfc822;xtext (RFC 3461 4.2); other address types are not
- * taken.  Returns 0, 1 for a bad value, -1 for no memory. */
-static int
-smtpd_proto_orcpt(const char *v, struct smtpd_proto_rcptp *rp)
-{
-	char dec[SMTPD_LINE_MAX];
-
-	if (v == NULL || !str_ieq_n(v, "rfc822;", 7) ||
-	    smtpd_proto_xtext(v + 7, dec, sizeof(dec) - 1) == -1)
-		return 1;
-	if ((rp->orcpt = malloc(7 + strlen(dec) + 1)) == NULL)
-		return -1;
-	memcpy(rp->orcpt, "rfc822;", 7);
-	strcpy(rp->orcpt + 7, dec);
-	return 0;
-}
-
-/* Returns 0, or -1 when it has replied. */
-static int
-smtpd_proto_rcpt_params(struct smtpd_proto *p, char *s, const char *to,
-    struct smtpd_proto_rcptp *rp)
-{
-	char *name, *value;
-	const char *pname;
-	int r, bit;
-
-	while (smtpd_proto_param(&s, &name, &value)) {
-		if (strcasecmp(name, "NOTIFY") == 0) {
-			pname = "NOTIFY";
-			bit = 1;
-			r = value == NULL || value[0] == '\0' ||
-			    value[strlen(value) - 1] == ',' ||
-			    envelope_notify_parse(value, &rp->notify) == -1;
-		} else if (strcasecmp(name, "ORCPT") == 0) {
-			pname = "ORCPT";
-			bit = 2;
-			r = rp->orcpt ? 1 : smtpd_proto_orcpt(value, rp);
-		} else {
-			smtpd_proto_reject(p, "RCPT", p->env.sender, to,
-			    "555 5.5.4 Unsupported option: %s", name);
-			return -1;
-		}
-		if (rp->seen & (unsigned)bit)
-			r = 1;
-		rp->seen |= (unsigned)bit;
-		if (r == 1)
-			smtpd_proto_reject(p, "RCPT", p->env.sender, to,
-			    "501 5.5.4 Bad %s parameter value", pname);
-		else if (r == -1)
-			smtpd_proto_reply(p, "452 4.3.1 Insufficient system "
-			    "storage");
-		if (r != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The relay decision: the policy sees the raw path from a client that
- * may not relay (a source route is a trick then), the mailbox from one
- * that may.  Returns true when accepted. */
-static bool
-smtpd_proto_rcpt_policy(struct smtpd_proto *p,
-    const struct smtpd_proto_path *pp)
-{
-	struct smtpd_policy pol;
-	char reply[SMTPD_PROTO_REPLY_MAX];
-	bool may = p->conf.trusted || p->authed;
-
-	pol.hostname = p->conf.hostname;
-	pol.origin = p->conf.origin;
-	pol.aliases = p->conf.aliases;
-	if (smtpd_policy_rcpt(&pol, may, may ? pp->addr : pp->raw, reply,
-	    sizeof(reply)) == 0)
-		return true;
-	smtpd_proto_reject_line(p, "RCPT", p->env.sender, pp->raw, reply);
-	return false;
-}
-
-/* Syntax, parameters and limits of RCPT; returns true when it may go
- * to the policy. */
-static bool
-smtpd_proto_rcpt_check(struct smtpd_proto *p, char *arg,
-    struct smtpd_proto_path *pp, struct smtpd_proto_rcptp *rp)
-{
-	const char *s = p->env.sender;
-
-	if (smtpd_proto_path(arg, "TO:", pp) == -1) {
-		smtpd_proto_reject(p, "RCPT", s, NULL,
-		    "501 5.5.4 Syntax: RCPT TO:<address>");
-		return false;
-	}
-	if (pp->addr == NULL || !smtpd_proto_addr_ok(pp->addr)) {
-		smtpd_proto_reject(p, "RCPT", s, pp->raw, "501 5.1.3 <%s>: Bad "
-		    "recipient address syntax", pp->raw);
-		return false;
-	}
-	if (smtpd_proto_rcpt_params(p, pp->params, pp->raw, rp) == -1)
-		return false;
-	if (str_has_8bit(pp->raw, strlen(pp->raw)) && !p->env.smtputf8) {
-		smtpd_proto_reject(p, "RCPT", s, pp->raw, "553 5.6.7 <%s>: "
-		    "non-ASCII address needs SMTPUTF8", pp->raw);
-		return false;
-	}
-	if (p->env.nrcpts >= p->rcpt_max) {
-		smtpd_proto_reject(p, "RCPT", s, pp->raw, "452 4.5.3 Error: "
-		    "too many recipients (limit %zu)", p->rcpt_max);
-		return false;
-	}
-	return true;
-}
-
-static void
-smtpd_proto_cmd_rcpt(struct smtpd_proto *p, char *arg)
-{
-	struct smtpd_proto_path pp;
-	struct smtpd_proto_rcptp rp;
-	struct envelope_rcpt *r;
-
-	if (!p->in_mail) {
-		smtpd_proto_reply(p, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
-	memset(&rp, 0, sizeof(rp));
-	if (smtpd_proto_rcpt_check(p, arg, &pp, &rp) &&
-	    smtpd_proto_rcpt_policy(p, &pp)) {
-		if ((r = envelope_add_rcpt(&p->env, pp.addr)) == NULL) {
-			smtpd_proto_reply(p, "452 4.3.1 Insufficient system "
-			    "storage");
-		} else {
-			r->notify = rp.notify;
-			r->orcpt = rp.orcpt;
-			rp.orcpt = NULL;
-			smtpd_proto_reply(p, "250 2.1.5 Ok");
-			smtpd_proto_ok(p, SMTPD_PROTO_V_RCPT);
-		}
-	}
-	free(rp.orcpt);
-}
-
 /* -------------------------------------------------------------- AUTH */
+
+/* Decode base64 (RFC 4648, padded) into out[0..size). */
+static int
+smtpd_proto_b64(const char *s, char *out, size_t size, size_t *outlen)
+{
+	size_t len = strlen(s), pad = 0, i, n = 0;
+	unsigned acc = 0;
+	int v, bits = 0;
+
+	if (len % 4 != 0)
+		return -1;
+	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++) {
+		if ((v = str_b64val((unsigned char)s[i])) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n + 1 >= size)
+				return -1;
+			out[n++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
 
 /* Hand the credentials to the host, unless they are refused anyway:
  * no user name, control bytes in it. */
@@ -1093,10 +560,10 @@ smtpd_proto_auth_check(struct smtpd_proto *p)
 
 	p->auth_step = SMTPD_PROTO_A_NONE;
 	p->mode = SMTPD_PROTO_M_CMD;
-	for (s = p->auth_user; *s != '\0'; s++)
+	for (s = p->sasl->user; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			break;
-	if (p->auth_user[0] == '\0' || *s != '\0') {
+	if (p->sasl->user[0] == '\0' || *s != '\0') {
 		smtpd_proto_wipe(p);
 		smtpd_proto_reply(p, "535 5.7.8 Error: authentication failed");
 		return;
@@ -1119,11 +586,11 @@ static bool
 smtpd_proto_auth_decode(struct smtpd_proto *p, const char *s, size_t *n)
 {
 	if (strcmp(s, "=") == 0) {
-		p->sasl[0] = '\0';
+		p->sasl->buf[0] = '\0';
 		*n = 0;
 		return true;
 	}
-	if (smtpd_proto_b64(s, p->sasl, sizeof(p->sasl), n) == 0)
+	if (smtpd_proto_b64(s, p->sasl->buf, sizeof(p->sasl->buf), n) == 0)
 		return true;
 	smtpd_proto_auth_fail(p, "501 5.5.2 Cannot decode response");
 	return false;
@@ -1138,22 +605,336 @@ smtpd_proto_auth_plain(struct smtpd_proto *p, const char *resp)
 
 	if (!smtpd_proto_auth_decode(p, resp, &n))
 		return;
-	z = p->sasl;
-	end = p->sasl + n;
-	if ((u = memchr(z, '\0', n)) == NULL || ++u >= end ||
-	    (w = memchr(u, '\0', (size_t)(end - u))) == NULL ||
-	    memchr(++w, '\0', (size_t)(end - w)) != NULL) {
+	z = p->sasl->buf;
+	end = p->sasl->buf + n;
+	u = memchr(z, '\0', n);
+	w = u != NULL ? memchr(u + 1, '\0', (size_t)(end - u - 1)) : NULL;
+	if (w == NULL || memchr(w + 1, '\0', (size_t)(end - w - 1)) != NULL) {
 		smtpd_proto_auth_fail(p, "501 5.5.2 Cannot decode response");
 		return;
 	}
 	/* Acting for another user is not offered. */
-	if (*z != '\0' && strcmp(z, u) != 0) {
+	if (*z != '\0' && strcmp(z, u + 1) != 0) {
 		smtpd_proto_auth_fail(p, "535 5.7.8 Error: authentication "
 		    "failed");
 		return;
 	}
-	strcpy(p->auth_user, u);
-	memcpy(p->auth_pass, w, (size_t)(end - w) + 1);
-	explicit_bzero(p->sasl, sizeof(p->sasl));
+	strcpy(p->sasl->user, u + 1);
+	memcpy(p->sasl->pass, w + 1, (size_t)(end - w));
+	explicit_bzero(p->sasl->buf, sizeof(p->sasl->buf));
 	smtpd_proto_auth_check(p);
+}
+
+/* A user name or password line of AUTH LOGIN. */
+static void
+smtpd_proto_auth_login(struct smtpd_proto *p, const char *resp)
+{
+	size_t n;
+
+	if (!smtpd_proto_auth_decode(p, resp, &n))
+		return;
+	if (memchr(p->sasl->buf, '\0', n) != NULL) {
+		smtpd_proto_auth_fail(p, "501 5.5.2 Cannot decode response");
+		return;
+	}
+	if (p->auth_step != SMTPD_PROTO_A_LOGIN_PASS) {
+		memcpy(p->sasl->user, p->sasl->buf, n + 1);
+		explicit_bzero(p->sasl->buf, sizeof(p->sasl->buf));
+		p->auth_step = SMTPD_PROTO_A_LOGIN_PASS;
+		p->mode = SMTPD_PROTO_M_AUTH;
+		smtpd_proto_reply(p, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	memcpy(p->sasl->pass, p->sasl->buf, n + 1);
+	explicit_bzero(p->sasl->buf, sizeof(p->sasl->buf));
+	smtpd_proto_auth_check(p);
+}
+
+/* A response line after 334. */
+static void
+smtpd_proto_auth_line(struct smtpd_proto *p, const char *line, size_t len)
+{
+	if (strcmp(line, "*") == 0)
+		smtpd_proto_auth_fail(p, "501 5.7.0 Authentication aborted");
+	else if (memchr(line, '\0', len) != NULL || strcmp(line, "=") == 0)
+		smtpd_proto_auth_fail(p, "501 5.5.2 Cannot decode response");
+	else if (p->auth_step == SMTPD_PROTO_A_PLAIN)
+		smtpd_proto_auth_plain(p, line);
+	else
+		smtpd_proto_auth_login(p, line);
+}
+
+/* Why AUTH may not be used now, or NULL. */
+static const char *
+smtpd_proto_auth_refusal(const struct smtpd_proto *p)
+{
+	if (p->conf.auth == CONFIG_LAUTH_NONE)
+		return "503 5.5.1 Error: authentication not enabled";
+	if (!p->tls)
+		return "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism";
+	if (!p->greeted)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if (p->authed)
+		return "503 5.5.1 Error: already authenticated";
+	if (p->in_mail)
+		return "503 5.5.1 Error: MAIL transaction in progress";
+	return NULL;
+}
+
+static void
+smtpd_proto_cmd_auth(struct smtpd_proto *p, char *arg)
+{
+	const char *why;
+	char *init;
+
+	if ((why = smtpd_proto_auth_refusal(p)) != NULL) {
+		smtpd_proto_reply(p, "%s", why);
+		return;
+	}
+	if ((init = strchr(arg, ' ')) != NULL) {
+		*init++ = '\0';
+		while (*init == ' ')
+			init++;
+	}
+	if (*arg == '\0' || (init != NULL && strchr(init, ' ') != NULL)) {
+		smtpd_proto_reply(p, "501 5.5.4 Syntax: AUTH mechanism "
+		    "[initial-response]");
+		return;
+	}
+	if (init != NULL && *init == '\0')
+		init = NULL;
+	if (p->sasl == NULL &&
+	    (p->sasl = calloc(1, sizeof(*p->sasl))) == NULL) {
+		smtpd_proto_reply(p, "454 4.7.0 Temporary authentication "
+		    "failure");
+		return;
+	}
+	p->mode = SMTPD_PROTO_M_AUTH;
+	if (strcasecmp(arg, "PLAIN") == 0) {
+		p->auth_mech = "PLAIN";
+		p->auth_step = SMTPD_PROTO_A_PLAIN;
+		if (init != NULL)
+			smtpd_proto_auth_plain(p, init);
+		else
+			smtpd_proto_reply(p, "334 ");
+	} else if (strcasecmp(arg, "LOGIN") == 0) {
+		p->auth_mech = "LOGIN";
+		p->auth_step = SMTPD_PROTO_A_LOGIN_USER;
+		if (init != NULL)
+			smtpd_proto_auth_login(p, init);
+		else
+			smtpd_proto_reply(p, "334 VXNlcm5hbWU6");
+	} else {
+		p->mode = SMTPD_PROTO_M_CMD;
+		smtpd_proto_reply(p, "504 5.5.4 Unrecognized authentication "
+		    "type");
+	}
+}
+
+void
+smtpd_proto_auth_creds(const struct smtpd_proto *p, const char **mech,
+    const char **user, const char **pass)
+{
+	*mech = p->auth_mech != NULL ? p->auth_mech : "";
+	*user = p->sasl != NULL ? p->sasl->user : "";
+	*pass = p->sasl != NULL ? p->sasl->pass : "";
+}
+
+void
+smtpd_proto_auth_result(struct smtpd_proto *p, enum smtpd_auth_result r)
+{
+	char bye[512];
+
+	if (p->state != SMTPD_AUTH)
+		return;
+	p->state = SMTPD_RUN;
+	if (r == SMTPD_AUTH_OK && (p->sasl == NULL ||
+	    (p->auth_user = strdup(p->sasl->user)) == NULL))
+		r = SMTPD_AUTH_TEMPFAIL;
+	smtpd_proto_wipe(p);
+	switch (r) {
+	case SMTPD_AUTH_OK:
+		p->authed = true;
+		smtpd_proto_reply(p, "235 2.7.0 Authentication successful");
+		smtpd_proto_ok(p, SMTPD_PROTO_V_AUTH);
+		break;
+	case SMTPD_AUTH_FAIL:
+		smtpd_proto_reply(p, "535 5.7.8 Error: authentication failed");
+		break;
+	case SMTPD_AUTH_TEMPFAIL:
+		smtpd_proto_reply(p, "454 4.7.0 Temporary authentication "
+		    "failure");
+		break;
+	default:
+		snprintf(bye, sizeof(bye), "421 4.7.0 %s Error: too many "
+		    "failed authentication attempts; try again later",
+		    p->conf.hostname);
+		smtpd_proto_put(p, bye);
+		smtpd_proto_close(p);
+	}
+	if (p->eof)
+		smtpd_proto_close(p);
+}
+
+/* ----------------------------------------------------------- commands */
+
+typedef void smtpd_proto_cmd_fn(struct smtpd_proto *, char *);
+
+static const struct smtpd_proto_cmd {
+	const char *name;
+	int verb;
+	smtpd_proto_cmd_fn *fn;
+} smtpd_proto_cmds[] = {
+	{ "EHLO", SMTPD_PROTO_V_EHLO, smtpd_proto_cmd_ehlo },
+	{ "HELO", SMTPD_PROTO_V_HELO, smtpd_proto_cmd_helo },
+	{ "MAIL", SMTPD_PROTO_V_MAIL, smtpd_proto_cmd_mail },
+	{ "RCPT", SMTPD_PROTO_V_RCPT, smtpd_proto_cmd_rcpt },
+	{ "DATA", SMTPD_PROTO_V_DATA, smtpd_proto_cmd_data },
+	{ "BDAT", SMTPD_PROTO_V_BDAT, smtpd_proto_cmd_bdat },
+	{ "RSET", SMTPD_PROTO_V_RSET, smtpd_proto_cmd_rset },
+	{ "NOOP", SMTPD_PROTO_V_NOOP, smtpd_proto_cmd_noop },
+	{ "QUIT", SMTPD_PROTO_V_QUIT, smtpd_proto_cmd_quit },
+	{ "HELP", SMTPD_PROTO_V_HELP, smtpd_proto_cmd_help },
+	{ "VRFY", SMTPD_PROTO_V_VRFY, smtpd_proto_cmd_vrfy },
+	{ "EXPN", SMTPD_PROTO_V_EXPN, smtpd_proto_cmd_expn },
+	{ "STARTTLS", SMTPD_PROTO_V_STARTTLS, smtpd_proto_cmd_starttls },
+	{ "AUTH", SMTPD_PROTO_V_AUTH, smtpd_proto_cmd_auth },
+};
+
+static void
+smtpd_proto_count(struct smtpd_proto *p, int verb)
+{
+	if (p->counts[verb].total < UINT_MAX)
+		p->counts[verb].total++;
+}
+
+/* One complete command line (CRLF removed, NUL-terminated). */
+static void
+smtpd_proto_command(struct smtpd_proto *p, char *line, size_t len)
+{
+	const struct smtpd_proto_cmd *cmd;
+	size_t i, vl;
+	char *arg;
+
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		line[--len] = '\0';
+	vl = strcspn(line, " ");
+	for (arg = line + vl; *arg == ' '; arg++)
+		;
+	for (i = 0; i < sizeof(smtpd_proto_cmds) / sizeof(*cmd); i++) {
+		cmd = &smtpd_proto_cmds[i];
+		if (strlen(cmd->name) == vl && str_ieq_n(line, cmd->name, vl) &&
+		    memchr(line, '\0', len) == NULL) {
+			smtpd_proto_count(p, cmd->verb);
+			line[vl] = '\0';
+			cmd->fn(p, arg);
+			return;
+		}
+	}
+	smtpd_proto_count(p, SMTPD_PROTO_V_UNKNOWN);
+	smtpd_proto_reply(p, "500 5.5.2 Error: command not recognized");
+}
+
+/* The longest line allowed now, LF included: RFC 4954 4 lets AUTH
+ * and the responses that follow it be longer than other commands. */
+static size_t
+smtpd_proto_line_limit(const struct smtpd_proto *p)
+{
+	if (p->mode == SMTPD_PROTO_M_AUTH ||
+	    (p->line_len >= 5 && str_ieq_n(p->line, "AUTH ", 5)))
+		return SMTPD_AUTH_LINE_MAX;
+	return SMTPD_LINE_MAX;
+}
+
+/* A line that broke the limit has ended. */
+static void
+smtpd_proto_line_long(struct smtpd_proto *p)
+{
+	p->line_long = false;
+	if (p->mode == SMTPD_PROTO_M_AUTH) {
+		p->auth_step = SMTPD_PROTO_A_NONE;
+		p->mode = SMTPD_PROTO_M_CMD;
+		smtpd_proto_wipe(p);
+	} else
+		smtpd_proto_count(p, SMTPD_PROTO_V_UNKNOWN);
+	smtpd_proto_reply(p, "500 5.5.2 Error: command line too long "
+	    "(limit %zu octets)", p->long_limit);
+}
+
+/* Gather a line; act on it once its LF is there. */
+static size_t
+smtpd_proto_line_in(struct smtpd_proto *p, const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t n = nl != NULL ? (size_t)(nl - data) : len, ll, room;
+	bool fits;
+
+	if (!p->line_long) {
+		/* The buffer holds the longest line of any kind; which
+		 * limit applies is known once the verb is in. */
+		room = SMTPD_AUTH_LINE_MAX - 1 - p->line_len;
+		fits = n <= room;
+		if (smtpd_proto_line_grow(p, fits ? n : room) < 0) {
+			/* Out of memory: treat it as a line too long. */
+			fits = false;
+			room = 0;
+		}
+		if ((fits ? n : room) > 0)
+			memcpy(p->line + p->line_len, data, fits ? n : room);
+		p->line_len += fits ? n : room;
+		p->long_limit = smtpd_proto_line_limit(p);
+		if (!fits || p->line_len > p->long_limit - 1) {
+			p->line_long = true;
+			p->line_len = 0;
+			smtpd_proto_line_release(p);
+		}
+	}
+	if (nl == NULL)
+		return len;
+	if (p->line_long) {
+		smtpd_proto_line_long(p);
+		return n + 1;
+	}
+	if (smtpd_proto_line_grow(p, 0) < 0) {
+		p->line_len = 0;
+		smtpd_proto_reply(p, "452 4.3.1 Insufficient system storage");
+		return n + 1;
+	}
+	ll = p->line_len;
+	p->line_len = 0;
+	p->line_crlf = ll > 0 && p->line[ll - 1] == '\r';
+	if (p->line_crlf)
+		ll--;
+	p->line[ll] = '\0';
+	if (p->mode == SMTPD_PROTO_M_AUTH)
+		smtpd_proto_auth_line(p, p->line, ll);
+	else
+		smtpd_proto_command(p, p->line, ll);
+	if (p->line_cap > 1024)
+		smtpd_proto_line_release(p);
+	else if (p->line != NULL)
+		explicit_bzero(p->line, ll);
+	return n + 1;
+}
+
+size_t
+smtpd_proto_input(struct smtpd_proto *p, const char *data, size_t len)
+{
+	size_t used = 0;
+
+	if (p->state == SMTPD_CLOSE)
+		return len;
+	while (used < len && p->state == SMTPD_RUN) {
+		if (p->mode == SMTPD_PROTO_M_DATA)
+			used += smtpd_proto_data_in(p, data + used,
+			    len - used);
+		else if (p->mode == SMTPD_PROTO_M_BDAT)
+			used += smtpd_proto_bdat_in(p, data + used,
+			    len - used);
+		else
+			used += smtpd_proto_line_in(p, data + used,
+			    len - used);
+	}
+	return p->state == SMTPD_CLOSE ? len : used;
 }

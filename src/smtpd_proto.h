@@ -113,6 +113,11 @@ struct smtpd_proto *smtpd_proto_new(const struct smtpd_proto_conf *conf,
     smtpd_proto_log_fn log, void *arg);
 void smtpd_proto_free(struct smtpd_proto *p);
 
+/* The aliases were reloaded (the old ones are freed next): use al,
+ * which may be NULL, from now on. */
+void smtpd_proto_set_aliases(struct smtpd_proto *p,
+    const struct aliases *al);
+
 /* Append the 220 greeting. */
 void smtpd_proto_start(struct smtpd_proto *p);
 

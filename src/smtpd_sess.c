@@ -80,6 +80,13 @@ smtpd_sess_next(struct smtpd_sess *s)
 	return s->next;
 }
 
+void
+smtpd_sess_set_aliases(struct smtpd_sess *s, const struct aliases *al)
+{
+	if (s->proto != NULL)
+		smtpd_proto_set_aliases(s->proto, al);
+}
+
 /* ---------------------------------------------------------------- logging */
 
 static void
