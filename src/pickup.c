@@ -115,27 +115,6 @@ pickup_cleanup_warn(const char *id, const char *msg, void *arg)
 	log_msg(LOG_WARNING, "%s: %s", id, msg);
 }
 
-/* Write the queue entry (data, then envelope) without syncing: the
- * batch is synced as a whole. */
-static int
-pickup_store(struct pickup *p, const char *id, const struct envelope *env,
-    const struct buf *data, struct errbuf *eb)
-{
-	const char *qd = p->td->cfg->queue_dir;
-	int fd, rc;
-
-	if ((fd = queue_data_create(qd, id, eb)) < 0)
-		return -1;
-	rc = fileio_write_all(fd, data->data, data->len);
-	if (rc < 0)
-		errbuf_errno(eb, errno, "write data/%s", id);
-	if (close(fd) < 0 && rc == 0)
-		rc = errbuf_errno(eb, errno, "close data/%s", id);
-	if (rc == 0)
-		rc = queue_env_store(qd, QUEUE_INCOMING, id, env, false, eb);
-	return rc;
-}
-
 /* Returns 0 when the file joined the batch, -1 on a temporary error
  * (left in maildrop for the next scan), 1 when it was corrupt. */
 static int
@@ -177,7 +156,8 @@ pickup_one(struct pickup *p, int dirfd, const char *name)
 		if (rc < 0) {
 			pickup_corrupt(p, name, eb.msg);
 			rc = 1;
-		} else if (pickup_store(p, name, &out, &data, &eb) < 0) {
+		} else if (queue_entry_store(p->td->cfg->queue_dir, name, &out,
+		    data.data, data.len, &eb) < 0) {
 			log_msg(LOG_ERR, "%s: cannot queue: %s; will retry",
 			    name, eb.msg);
 			rc = -1;

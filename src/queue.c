@@ -480,6 +480,35 @@ queue_path(const char *queue_dir, enum queue_name q, const char *id,
 }
 
 int
+queue_entry_store(const char *queue_dir, const char *id,
+    const struct envelope *env, const void *data, size_t len,
+    struct errbuf *eb)
+{
+	int fd, rc;
+
+	if ((fd = queue_data_create(queue_dir, id, eb)) < 0)
+		return -1;
+	rc = fileio_write_all(fd, data, len);
+	if (rc < 0)
+		errbuf_errno(eb, errno, "write data/%s", id);
+	if (close(fd) < 0 && rc == 0)
+		rc = errbuf_errno(eb, errno, "close data/%s", id);
+	if (rc == 0)
+		rc = queue_env_store(queue_dir, QUEUE_INCOMING, id, env, false,
+		    eb);
+	if (rc < 0)
+		queue_entry_remove(queue_dir, id);
+	return rc;
+}
+
+void
+queue_entry_remove(const char *queue_dir, const char *id)
+{
+	queue_unlink(queue_dir, QUEUE_INCOMING, id);
+	queue_unlink(queue_dir, QUEUE_DATA, id);
+}
+
+int
 queue_env_store(const char *queue_dir, enum queue_name q, const char *id,
     const struct envelope *env, bool fsync_file, struct errbuf *eb)
 {

@@ -158,6 +158,18 @@ int queue_env_store(const char *queue_dir, enum queue_name q,
     const char *id, const struct envelope *env, bool fsync_file,
     struct errbuf *eb);
 
+/*
+ * A new queue entry: data/ID with the message, then incoming/ID with
+ * its envelope, neither synced (the caller commits a batch with
+ * queue_sync).  On failure both are removed.  Returns 0 or -1 with eb.
+ */
+int queue_entry_store(const char *queue_dir, const char *id,
+    const struct envelope *env, const void *data, size_t len,
+    struct errbuf *eb);
+
+/* Remove both files of an entry made by queue_entry_store. */
+void queue_entry_remove(const char *queue_dir, const char *id);
+
 /* Read the envelope of id in queue q.  Returns 0 or -1 with eb (errno
  * ENOENT when it is not there). */
 int queue_env_load(const char *queue_dir, enum queue_name q,

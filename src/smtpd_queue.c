@@ -23,7 +23,6 @@
 #include <event2/event.h>
 
 #include "cleanup.h"
-#include "fileio.h"
 #include "log.h"
 #include "queue.h"
 #include "smtpd_int.h"
@@ -108,34 +107,6 @@ smtpd_queue_warn(const char *id, const char *msg, void *arg)
 	log_msg(LOG_WARNING, "%s: %s", id, msg);
 }
 
-static void
-smtpd_queue_remove(const char *queue_dir, const char *id)
-{
-	queue_unlink(queue_dir, QUEUE_INCOMING, id);
-	queue_unlink(queue_dir, QUEUE_DATA, id);
-}
-
-/* data/ID, then incoming/ID; not synced. */
-static int
-smtpd_queue_store(const char *qd, const char *id, const struct envelope *env,
-    const struct buf *data, struct errbuf *eb)
-{
-	int fd, rc;
-
-	if ((fd = queue_data_create(qd, id, eb)) < 0)
-		return -1;
-	rc = fileio_write_all(fd, data->data, data->len);
-	if (rc < 0)
-		errbuf_errno(eb, errno, "write data/%s", id);
-	if (close(fd) < 0 && rc == 0)
-		rc = errbuf_errno(eb, errno, "close data/%s", id);
-	if (rc == 0)
-		rc = queue_env_store(qd, QUEUE_INCOMING, id, env, false, eb);
-	if (rc < 0)
-		smtpd_queue_remove(qd, id);
-	return rc;
-}
-
 /* Cleanup and store; fills id.  Returns 0, or the failure's reply. */
 static int
 smtpd_queue_write(struct smtpd_queue *q, const struct smtpd_queue_msg *m,
@@ -168,7 +139,8 @@ smtpd_queue_write(struct smtpd_queue *q, const struct smtpd_queue_msg *m,
 	rc = cleanup_message(&in, &out, &data, smtpd_queue_warn, NULL, eb);
 	if (rc == 0) {
 		out.arrival_us = now_us;
-		rc = smtpd_queue_store(td->cfg->queue_dir, id, &out, &data, eb);
+		rc = queue_entry_store(td->cfg->queue_dir, id, &out,
+		    data.data, data.len, eb);
 	}
 	envelope_fini(&out);
 	buf_fini(&data);
@@ -201,7 +173,7 @@ smtpd_queue_on_sync(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < n; i++) {
 		it = &v[i];
 		if (it->code == 0 && rc < 0) {
-			smtpd_queue_remove(qd, it->id);
+			queue_entry_remove(qd, it->id);
 			it->code = eb.errnum == ENOSPC || eb.errnum == EDQUOT ?
 			    452 : 451;
 		}
@@ -293,7 +265,7 @@ smtpd_queue_add(struct smtpd_queue *q, const struct smtpd_queue_msg *m)
 	}
 	smtpd_queue_log(m, id);
 	if (smtpd_queue_push(q, m->sess, id, 0, NULL, NULL) < 0) {
-		smtpd_queue_remove(q->d->td->cfg->queue_dir, id);
+		queue_entry_remove(q->d->td->cfg->queue_dir, id);
 		return -1;
 	}
 	return 0;
