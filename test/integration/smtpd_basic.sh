@@ -22,14 +22,8 @@ set -u
 PEER_LIFETIME=600
 ternd_sandbox_init
 plan 78
-listen_init
 
-HOST=host.example.org
-HOST_RE='host\.example\.org'
-ID_RE='[0-9A-F]{19}'
 DATE_RE='[A-Z][a-z]{2}, [ 0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}'
-HAVE_SWAKS=0
-command -v swaks >/dev/null 2>&1 && HAVE_SWAKS=1
 
 peer_start main --fault advertise-dsn
 P=${PEER_PORT[main]}
@@ -43,14 +37,6 @@ conf "$P"
 ok "ternd starts with a [listen] section" ternd_start
 ok "it logs the listener: [listen in]: listening on 127.0.0.1:$LP" \
 	log_has "\[listen in\]: listening on 127\.0\.0\.1:$LP$"
-
-# peer_wait SUBJECT: wait until the relay got the message; F is its file.
-peer_wait()
-{
-	F=
-	wait_for "peer_find main '^Subject: $1\$' >/dev/null" "${2:-15}" &&
-		F=$(peer_find main "^Subject: $1\$")
-}
 
 # ---------------------------------------------------------------- greeting, EHLO
 

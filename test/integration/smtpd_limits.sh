@@ -28,29 +28,12 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/test/lib/sandbox.sh"
 . "$top_srcdir/test/lib/ternd.sh"
+. "$top_srcdir/test/lib/listen.sh"
 
 ternd_sandbox_init
 
-HOST=host.example.org
-SMTP_CLIENT=$top_srcdir/test/lib/smtp_client.py
 # Longest a held connection waits for its release (seconds).
 HOLD_MAX=60
-
-# smtp PORT [--source ADDR] STEP...: one session of smtp_client.py
-# (bounded); its transcript in SMTP_OUT.
-smtp()
-{
-	local port=$1
-	shift
-	SMTP_OUT=$(timeout -k 5 "$RUN_TIMEOUT" "$PYTHON" "$SMTP_CLIENT" \
-		--port "$port" --timeout 15 "$@" 2>&1)
-}
-
-# after RE: the lines of SMTP_OUT after the first line matching RE.
-after()
-{
-	printf '%s\n' "$SMTP_OUT" | sed -n "/$1/,\$p" | sed 1d
-}
 
 # hold NAME PORT [--source ADDR]: a connection in the background that
 # reads its greeting and stays until release (or HOLD_MAX seconds);
@@ -90,6 +73,7 @@ disconnects() { log_count 'disconnect from unknown\['; }
 
 # greet_eventually PORT [ARGS...]: a new session is greeted with 220,
 # tried a few times (a close may still be under way); bounded.
+# shellcheck disable=SC2317  # called through ok
 greet_eventually()
 {
 	local i

@@ -18,10 +18,6 @@ set -u
 PEER_LIFETIME=600
 ternd_sandbox_init
 plan 80
-listen_init
-
-HOST=host.example.org
-HOST_RE='host\.example\.org'
 
 peer_start main
 P=${PEER_PORT[main]}
@@ -33,14 +29,6 @@ ternd_config "$(relay main "$P" "tls = none")" \
 ok "ternd starts with a PROXY protocol listener" ternd_start
 ok "the log says the listener wants the PROXY protocol" \
 	log_has "\[listen px\]: listening on 127\.0\.0\.1:$LX \(PROXY protocol\)$"
-
-# peer_wait SUBJECT: wait until the relay got it; F is its file.
-peer_wait()
-{
-	F=
-	wait_for "peer_find main '^Subject: $1\$' >/dev/null" "${2:-15}" &&
-		F=$(peer_find main "^Subject: $1\$")
-}
 
 # session HEADER-OPTION HEADER HELO SUBJECT: through the PROXY listener,
 # a transaction to a remote address (far@example.com) and to postmaster.

@@ -18,24 +18,13 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/test/lib/sandbox.sh"
 . "$top_srcdir/test/lib/ternd.sh"
+. "$top_srcdir/test/lib/listen.sh"
 
 ternd_sandbox_init
 
-HOST=host.example.org
 ORIGIN=example.org
-SMTP_CLIENT=$top_srcdir/test/lib/smtp_client.py
 SENDER=sender@client.example
 HELO=client.example
-
-# smtp PORT [--source ADDR] STEP...: one session of smtp_client.py
-# (bounded); its transcript in SMTP_OUT.
-smtp()
-{
-	local port=$1
-	shift
-	SMTP_OUT=$(timeout -k 5 "$RUN_TIMEOUT" "$PYTHON" "$SMTP_CLIENT" \
-		--port "$port" --timeout 15 "$@" 2>&1)
-}
 
 # rcpt_reply SOURCE ADDR: a session from SOURCE that gives RCPT TO:<ADDR>
 # after EHLO and MAIL; RCPT_REPLY is the reply to the RCPT.

@@ -22,31 +22,16 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/test/lib/sandbox.sh"
 . "$top_srcdir/test/lib/ternd.sh"
+. "$top_srcdir/test/lib/listen.sh"
 
 ternd_sandbox_init
 
-SMTP_CLIENT=$top_srcdir/test/lib/smtp_client.py
 SENDER=alice@client.example
 RCPT=bob@remote.example
 
-# smtp PORT STEP...: one session of smtp_client.py from 127.0.0.1
-# (bounded); its transcript in SMTP_OUT.
-smtp()
-{
-	local port=$1
-	shift
-	SMTP_OUT=$(timeout -k 5 "$RUN_TIMEOUT" "$PYTHON" "$SMTP_CLIENT" \
-		--port "$port" --timeout 15 "$@" 2>&1)
-}
-
-# after RE: the lines of SMTP_OUT after the first line matching RE.
-after()
-{
-	printf '%s\n' "$SMTP_OUT" | sed -n "/$1/,\$p" | sed 1d
-}
-
 # crlf_only FILE: the data part of a peer message file (after the first
 # empty line) has only CRLF line ends: no bare LF, no bare CR.
+# shellcheck disable=SC2317  # called through ok
 crlf_only()
 {
 	"$PYTHON" - "$1" <<'EOF'

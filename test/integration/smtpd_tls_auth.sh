@@ -22,14 +22,7 @@ set -u
 PEER_LIFETIME=600
 ternd_sandbox_init
 plan 70
-listen_init
 make_certs
-
-HOST=host.example.org
-HOST_RE='host\.example\.org'
-ID_RE='[0-9A-F]{19}'
-HAVE_SWAKS=0
-command -v swaks >/dev/null 2>&1 && HAVE_SWAKS=1
 
 # The listeners' certificate: copies, so SIGHUP can be shown a new one.
 TLSD=$SANDBOX/tls
@@ -75,14 +68,6 @@ ternd_config "$(relay main "$P" "tls = none")" \
 ok "ternd starts with four listeners" ternd_start
 ok "the log names the STARTTLS and implicit TLS listeners" \
 	eval 'log_has "\[listen st\]: listening on 127\.0\.0\.1:$LS \(STARTTLS\)$" && log_has "\[listen imp\]: listening on 127\.0\.0\.1:$LI \(implicit TLS\)$"'
-
-# peer_wait SUBJECT: wait until the relay got it; F is its file.
-peer_wait()
-{
-	F=
-	wait_for "peer_find main '^Subject: $1\$' >/dev/null" "${2:-15}" &&
-		F=$(peer_find main "^Subject: $1\$")
-}
 
 # plain_b64 USER PASS: the AUTH PLAIN response.
 plain_b64() { printf '\0%s\0%s' "$1" "$2" | base64 -w0; }

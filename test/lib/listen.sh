@@ -5,12 +5,14 @@
 # SMTP listener ([listen NAME] sections) seen from the client side.
 # Sourced after sandbox.sh and ternd.sh.
 #
-#  - listen_section NAME PORT [LINE...]: the lines of a [listen NAME]
-#    section on 127.0.0.1:PORT (print them, for ternd_config).
-#  - chat PORT [OPTIONS] STEP...: a scripted SMTP client (python3, no
-#    library beyond ssl): sends what the steps say and prints every
-#    reply line it reads, CRs removed.  Sets RC, OUT, ERR (see run).
-#    Steps:
+# The client is test/lib/smtp_client.py (its steps, markers and exit
+# codes are described at its top), in two dialects:
+#
+#  - smtp PORT [OPTIONS] STEP...: smtp_client.py's own steps (read,
+#    cmd:TEXT, send:TEXT, drain:S, eof:S, drip:S:TEXT, hold:FILE:S...);
+#    the transcript, stderr included, in SMTP_OUT.
+#  - chat PORT [OPTIONS] STEP...: short steps, turned into
+#    smtp_client.py's.  Sets RC, OUT, ERR (see run).
 #      >TEXT    send TEXT and CRLF        =TEXT   send TEXT as it is
 #      <        read one reply            <N      read N replies
 #      tls      STARTTLS's handshake (no verification); prints
@@ -19,14 +21,19 @@
 #               ("<OPEN>"), printing lines
 #      time     print "TIME <milliseconds>" (monotonic clock)
 #      sleep:S  wait S seconds
-#    TEXT takes Python bytes escapes: \r \n \t \\ \xHH.  A reply line
-#    that ends in a bare LF is printed with " <NO-CR>" added.  A read that
-#    meets the end of the connection prints "<EOF>"; one that waits
-#    more than --timeout seconds (default 15) prints "<TIMEOUT>" and
-#    the client exits 3.  Options (before the steps): --tls (implicit
-#    TLS), --proxy HEX (bytes sent first, before any reply is read),
-#    --proxy-text TEXT (likewise, escapes decoded), --timeout S.
+#    TEXT takes Python bytes escapes: \r \n \t \\ \xHH.  Any other
+#    step is passed on as it is.
+#  Both take smtp_client.py's options before the steps (--source ADDR,
+#  --timeout S, --tls for implicit TLS, --proxy HEX and --proxy-text
+#  TEXT for bytes sent first); the markers in the transcript (" <NO-CR>",
+#  "<EOF>", "<TIMEOUT>", "<OPEN>"...) and the exit codes are its own.
+#  - after RE: the lines of SMTP_OUT after the first line matching RE.
 #  - replies_with CODE: the lines of OUT that start with CODE.
+#  - queued_ids: the IDs of "250 2.0.0 Ok: queued as ID" in OUT.
+#  - peer_wait SUBJECT [SECONDS]: wait until the relay peer main got
+#    the message with that subject; F is its file.
+#  - listen_section NAME PORT [LINE...]: the lines of a [listen NAME]
+#    section on 127.0.0.1:PORT (print them, for ternd_config).
 #  - proxy_v2 CMD [SRC DST SPORT DPORT [TYPE:VALUE...]]: a PROXY v2
 #    header (hex) for chat --proxy.
 #  - b64 TEXT: base64 of TEXT (escapes as printf %b).
@@ -42,153 +49,56 @@
 #
 # Every client run is bounded (RUN_TIMEOUT, and --timeout per read).
 
-SMTPCLI=
+SMTP_CLIENT=$top_srcdir/test/lib/smtp_client.py
 
-# listen_init: write the client into the sandbox (after ternd_sandbox_init).
-listen_init()
+# The hostname sandbox.sh's write_config gives ternd, as text and as an
+# ERE; a queue ID as an ERE.
+HOST=host.example.org
+HOST_RE='host\.example\.org'
+ID_RE='[0-9A-F]{19}'
+
+HAVE_SWAKS=0
+command -v swaks >/dev/null 2>&1 && HAVE_SWAKS=1
+
+# smtp PORT [OPTIONS] STEP...
+smtp()
 {
-	SMTPCLI=$SANDBOX/smtpcli.py
-	cat >"$SMTPCLI" <<'EOF_PY'
-import codecs, select, socket, ssl, sys, time
-
-def unescape(text):
-    return codecs.escape_decode(text.encode("utf-8", "surrogateescape"))[0]
-
-class Client:
-    def __init__(self, port, timeout):
-        self.timeout = timeout
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
-        self.buf = b""
-        self.closed = False
-
-    def out(self, line):
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    def send(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError as e:
-            self.out("<SENDFAIL %s>" % e.__class__.__name__)
-
-    def fill(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError()
-        self.sock.settimeout(left)
-        try:
-            data = self.sock.recv(65536)
-        except (socket.timeout, TimeoutError):
-            raise TimeoutError()
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            data = b""
-        if not data:
-            self.closed = True
-        self.buf += data
-
-    def line(self, deadline):
-        while b"\n" not in self.buf:
-            if self.closed:
-                return None
-            self.fill(deadline)
-        line, self.buf = self.buf.split(b"\n", 1)
-        # Replies end in CRLF: a bare LF shows.
-        if not line.endswith(b"\r"):
-            return line.decode("utf-8", "replace") + " <NO-CR>"
-        return line[:-1].decode("utf-8", "replace")
-
-    def reply(self):
-        deadline = time.monotonic() + self.timeout
-        while True:
-            line = self.line(deadline)
-            if line is None:
-                self.out("<EOF>")
-                return False
-            self.out(line)
-            if len(line) < 4 or line[3] != "-":
-                return True
-
-    def until_eof(self, secs):
-        deadline = time.monotonic() + secs
-        try:
-            while True:
-                line = self.line(deadline)
-                if line is None:
-                    if self.buf:
-                        self.out(self.buf.decode("utf-8", "replace"))
-                    self.out("<EOF>")
-                    return
-                self.out(line)
-        except TimeoutError:
-            self.out("<OPEN>")
-
-    def tls(self):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        self.sock.settimeout(self.timeout)
-        self.sock = ctx.wrap_socket(self.sock)
-        self.buf = b""
-        self.out("TLS %s" % self.sock.version())
-
-def main(argv):
-    timeout, implicit, pre, port = 15.0, False, b"", None
-    while argv and (port is None or argv[0].startswith("--")):
-        opt = argv.pop(0)
-        if not opt.startswith("--"):
-            port = int(opt)
-            continue
-        if opt == "--timeout":
-            timeout = float(argv.pop(0))
-        elif opt == "--tls":
-            implicit = True
-        elif opt == "--proxy":
-            pre += bytes.fromhex(argv.pop(0))
-        elif opt == "--proxy-text":
-            pre += unescape(argv.pop(0))
-        else:
-            sys.exit("smtpcli: unknown option " + opt)
-    c = Client(port, timeout)
-    if pre:
-        c.send(pre)
-    if implicit:
-        c.tls()
-    try:
-        for step in argv:
-            if step.startswith(">"):
-                c.send(unescape(step[1:]) + b"\r\n")
-            elif step.startswith("="):
-                c.send(unescape(step[1:]))
-            elif step.startswith("<"):
-                for _ in range(int(step[1:] or "1")):
-                    if not c.reply():
-                        break
-            elif step == "tls":
-                c.tls()
-            elif step == "eof":
-                c.until_eof(5)
-            elif step == "time":
-                c.out("TIME %d" % (time.monotonic_ns() // 1000000))
-            elif step.startswith("sleep:"):
-                time.sleep(float(step[6:]))
-            else:
-                sys.exit("smtpcli: unknown step " + step)
-    except TimeoutError:
-        c.out("<TIMEOUT>")
-        return 3
-    except ssl.SSLError as e:
-        c.out("<TLSFAIL %s>" % e)
-        return 4
-    return 0
-
-sys.exit(main(sys.argv[1:]))
-EOF_PY
+	local port=$1
+	shift
+	SMTP_OUT=$(timeout -k 5 "$RUN_TIMEOUT" "$PYTHON" "$SMTP_CLIENT" \
+		--port "$port" "$@" 2>&1)
 }
 
 # chat PORT [OPTIONS] STEP...
 chat()
 {
-	run "$PYTHON" "$SMTPCLI" "$@" </dev/null
+	local port=$1 step opts=() steps=()
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--tls) opts+=("$1") ;;
+		--*) opts+=("$1" "${2-}"); shift ;;
+		*) break ;;
+		esac
+		shift
+	done
+	for step in "$@"; do
+		case $step in
+		'>'*) steps+=("send:${step#>}\\r\\n") ;;
+		=*) steps+=("send:${step#=}") ;;
+		'<') steps+=(read) ;;
+		'<'*) steps+=("replies:${step#<}") ;;
+		eof) steps+=(eof:5) ;;
+		*) steps+=("$step") ;; # tls, time, sleep:S: the same there
+		esac
+	done
+	run "$PYTHON" "$SMTP_CLIENT" --port "$port" "${opts[@]}" -- "${steps[@]}" </dev/null
+}
+
+# after RE: the lines of SMTP_OUT after the first line matching RE.
+after()
+{
+	printf '%s\n' "$SMTP_OUT" | sed -n "/$1/,\$p" | sed 1d
 }
 
 # replies_with CODE: the lines of OUT that begin with CODE.
@@ -201,6 +111,15 @@ replies_with()
 queued_ids()
 {
 	printf '%s\n' "$OUT" | sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p'
+}
+
+# peer_wait SUBJECT [SECONDS]: wait until the relay got the message; F
+# is its file.
+peer_wait()
+{
+	F=
+	wait_for "peer_find main '^Subject: $1\$' >/dev/null" "${2:-15}" &&
+		F=$(peer_find main "^Subject: $1\$")
 }
 
 # listen_section NAME PORT [LINE...]
