@@ -160,7 +160,9 @@ smtpd_test_auth(struct smtpd_test_run *r)
 		smtpd_proto_auth_result(r->p, SMTPD_AUTH_OK);
 	else
 		smtpd_proto_auth_result(r->p, SMTPD_AUTH_FAIL);
-	/* The password is wiped once the result is in. */
+	/* The password is wiped (and its memory given back) once the
+	 * result is in: asking again finds none. */
+	smtpd_proto_auth_creds(r->p, &mech, &user, &pass);
 	if (pass[0] != '\0')
 		smtpd_test_err(r, "the password outlived the AUTH result");
 }
@@ -1032,6 +1034,7 @@ smtpd_test_auth_stop(void **state)
 	assert_string_equal(user, "alice");
 	assert_string_equal(pass, "secret");
 	smtpd_proto_auth_result(r.p, SMTPD_AUTH_OK);
+	smtpd_proto_auth_creds(r.p, &mech, &user, &pass);
 	assert_string_equal(pass, "");
 	assert_string_equal(smtpd_proto_auth_user(r.p), "alice");
 	smtpd_test_drain(&r);
