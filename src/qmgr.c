@@ -38,6 +38,7 @@
 #include "header.h"
 #include "log.h"
 #include "maillog.h"
+#include "fsq.h"
 #include "qmgr.h"
 #include "smtpd.h"
 #include "queue.h"
@@ -566,6 +567,56 @@ qmgr_notify(struct qmgr_job *job, enum bounce_kind kind, int state)
 
 /* ---------------------------------------------------------------- outcomes */
 
+/* A finished message's files, removed by the queue's worker: an
+ * unlink can block for milliseconds (a filesystem that discards freed
+ * blocks at once), and the loop has sessions to serve meanwhile. */
+struct qmgr_removal {
+	char *queue_dir;
+	enum queue_name queue;
+	char id[QUEUE_ID_LEN + 1];
+};
+
+static void
+qmgr_remove_work(void *arg)
+{
+	struct qmgr_removal *r = arg;
+
+	/* Envelope first: a data file without one is an orphan that the
+	 * next start removes; the reverse would be a message that cannot
+	 * be sent. */
+	queue_unlink(r->queue_dir, r->queue, r->id);
+	queue_unlink(r->queue_dir, QUEUE_DATA, r->id);
+}
+
+static void
+qmgr_remove_done(void *arg)
+{
+	struct qmgr_removal *r = arg;
+
+	free(r->queue_dir);
+	free(r);
+}
+
+static void
+qmgr_remove(const char *qd, enum queue_name queue, const char *id,
+    struct fsq *fsq)
+{
+	struct qmgr_removal *r;
+
+	if (fsq != NULL && (r = calloc(1, sizeof(*r))) != NULL) {
+		r->queue_dir = strdup(qd);
+		r->queue = queue;
+		memcpy(r->id, id, QUEUE_ID_LEN + 1);
+		if (r->queue_dir != NULL && fsq_submit(fsq, qmgr_remove_work,
+		    qmgr_remove_done, r) == 0)
+			return;
+		free(r->queue_dir);
+		free(r);
+	}
+	queue_unlink(qd, queue, id);
+	queue_unlink(qd, QUEUE_DATA, id);
+}
+
 /* Every recipient is done: report, remove, forget. */
 static void
 qmgr_finish(struct qmgr_job *job)
@@ -574,11 +625,7 @@ qmgr_finish(struct qmgr_job *job)
 
 	qmgr_notify(job, BOUNCE_FAILED, ENVELOPE_RCPT_BOUNCED);
 	qmgr_notify(job, BOUNCE_RELAYED, ENVELOPE_RCPT_SENT);
-	/* Envelope first: a data file without one is an orphan that the
-	 * next start removes; the reverse would be a message that cannot
-	 * be sent. */
-	queue_unlink(qd, job->queue, job->id);
-	queue_unlink(qd, QUEUE_DATA, job->id);
+	qmgr_remove(qd, job->queue, job->id, job->q->td->fsq);
 	maillog_removed(job->id);
 	qmgr_job_free(job);
 }

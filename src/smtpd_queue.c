@@ -3,13 +3,16 @@
  * before the client hears 250.
  *
  * A finished message goes through cleanup (aliases, qualification, its
- * Received header) and is written as data/ID and incoming/ID without
- * an fsync each.  All messages finished in the same turn of the event
- * loop are then made durable by one queue_sync() (group commit, as
- * pickup does), and only after that do their sessions answer "250 ...
- * queued as ID" and does the queue manager hear of them.  A failed sync
- * removes the batch's files and answers 451: nothing is acknowledged
- * that is not on disk, and nothing half-written stays.
+ * Received header) on the event loop.  All messages finished in the
+ * same turn of the loop form a batch, which the queue's worker thread
+ * (fsq) writes as data/ID and incoming/ID and makes durable with one
+ * queue_sync() (group commit, as pickup does).  Only when the batch is
+ * back do its sessions answer "250 ... queued as ID" and does the queue
+ * manager hear of the messages.  Meanwhile the loop serves every other
+ * session, and their messages gather into the next batch.  A failed
+ * write or sync removes what was written and answers 451 or 452:
+ * nothing is acknowledged that is not on disk, nothing half-written
+ * stays.
  */
 #include "autoconf.h"
 
@@ -18,11 +21,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "cleanup.h"
+#include "fsq.h"
 #include "log.h"
 #include "queue.h"
 #include "smtpd_int.h"
@@ -33,16 +36,33 @@
 struct smtpd_queue_item {
 	struct smtpd_sess *sess; /* NULL once the session is gone */
 	char id[QUEUE_ID_LEN + 1];
+	struct envelope env;     /* as cleanup made it */
+	struct buf data;         /* the message as it is queued */
 	int code;                /* 0, or the reply of a failure */
 	const char *status;
 	const char *text;
+	char err[ERRBUF_SIZE];   /* what failed, for the log */
+};
+
+/* A batch on its way through the worker. */
+struct smtpd_queue_batch {
+	struct smtpd_queue *q;
+	struct smtpd_queue_batch *next; /* in q->inflight */
+	const char *queue_dir;          /* q's copy */
+	struct smtpd_queue_item *v;
+	size_t n;
+	char sync_err[ERRBUF_SIZE];
 };
 
 struct smtpd_queue {
 	struct smtpd *d;
+	struct fsq *fsq;
+	char *queue_dir;          /* fixed while ternd runs */
 	struct event *sync_ev;
-	struct smtpd_queue_item *v;
+	struct smtpd_queue_item *v; /* the batch being gathered */
 	size_t n, cap;
+	struct smtpd_queue_batch *inflight;
+	bool dying;
 };
 
 struct smtpd_queue *
@@ -50,12 +70,27 @@ smtpd_queue_new(struct smtpd *d, struct errbuf *eb)
 {
 	struct smtpd_queue *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL) {
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->queue_dir = strdup(d->td->cfg->queue_dir)) == NULL) {
+		free(q);
 		errbuf_set(eb, "out of memory");
 		return NULL;
 	}
 	q->d = d;
+	q->fsq = d->td->fsq;
 	return q;
+}
+
+static void
+smtpd_queue_items_free(struct smtpd_queue_item *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		envelope_fini(&v[i].env);
+		buf_fini(&v[i].data);
+	}
+	free(v);
 }
 
 void
@@ -63,23 +98,168 @@ smtpd_queue_free(struct smtpd_queue *q)
 {
 	if (q == NULL)
 		return;
+	/* Batches in flight finish (their files are durable and the next
+	 * start delivers them); their answers go nowhere. */
+	q->dying = true;
+	fsq_flush(q->fsq);
 	if (q->sync_ev != NULL)
 		event_free(q->sync_ev);
-	free(q->v);
+	smtpd_queue_items_free(q->v, q->n);
+	free(q->queue_dir);
 	free(q);
 }
 
 void
 smtpd_queue_forget(struct smtpd_queue *q, struct smtpd_sess *s)
 {
+	struct smtpd_queue_batch *b;
 	size_t i;
 
 	for (i = 0; i < q->n; i++)
 		if (q->v[i].sess == s)
 			q->v[i].sess = NULL;
+	for (b = q->inflight; b != NULL; b = b->next)
+		for (i = 0; i < b->n; i++)
+			if (b->v[i].sess == s)
+				b->v[i].sess = NULL;
 }
 
-/* ---------------------------------------------------------------- checks */
+/* ---------------------------------------------------------------- worker */
+
+static void
+smtpd_queue_fail_item(struct smtpd_queue_item *it, const struct errbuf *eb)
+{
+	if (eb->errnum == ENOSPC || eb->errnum == EDQUOT)
+		it->code = 452, it->status = "4.3.1",
+		    it->text = "Insufficient system storage";
+	else
+		it->code = 451, it->status = "4.3.0",
+		    it->text = "Error: queue file write error";
+	memcpy(it->err, eb->msg, sizeof(it->err));
+}
+
+/* On the worker: write every message of the batch, then one sync. */
+static void
+smtpd_queue_work(void *arg)
+{
+	struct smtpd_queue_batch *b = arg;
+	struct smtpd_queue_item *it;
+	size_t i, stored = 0;
+	struct errbuf eb;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->v[i];
+		if (it->code != 0)
+			continue;
+		errbuf_clear(&eb);
+		if (queue_entry_store(b->queue_dir, it->id, &it->env,
+		    it->data.data, it->data.len, &eb) < 0)
+			smtpd_queue_fail_item(it, &eb);
+		else
+			stored++;
+	}
+	errbuf_clear(&eb);
+	if (stored == 0 || queue_sync(b->queue_dir, &eb) == 0)
+		return;
+	memcpy(b->sync_err, eb.msg, sizeof(b->sync_err));
+	for (i = 0; i < b->n; i++) {
+		it = &b->v[i];
+		if (it->code != 0)
+			continue;
+		queue_entry_remove(b->queue_dir, it->id);
+		smtpd_queue_fail_item(it, &eb);
+	}
+}
+
+/* ---------------------------------------------------------------- answers */
+
+/* Back on the loop: the answers.  A session answered may commit its
+ * next (pipelined) message at once: that one joins a new batch. */
+static void
+smtpd_queue_done(void *arg)
+{
+	struct smtpd_queue_batch *b = arg, **bp;
+	struct smtpd_queue *q = b->q;
+	struct smtpd_queue_item *it;
+	size_t i;
+
+	for (bp = &q->inflight; *bp != b; bp = &(*bp)->next)
+		;
+	*bp = b->next;
+	if (b->sync_err[0] != '\0')
+		log_msg(LOG_ERR, "cannot commit received messages: %s",
+		    b->sync_err);
+	for (i = 0; i < b->n && !q->dying; i++) {
+		it = &b->v[i];
+		if (it->code == 0)
+			/* Durable: the queue manager may have it,
+			 * acknowledged or not (a client gone meanwhile may
+			 * send it again). */
+			q->d->queued(it->id, q->d->arg);
+		else if (it->err[0] != '\0' && b->sync_err[0] == '\0')
+			log_msg(LOG_ERR, "%s: cannot queue: %s", it->id,
+			    it->err);
+		if (it->sess != NULL)
+			smtpd_sess_committed(it->sess, it->code ? NULL :
+			    it->id, it->code, it->status, it->text);
+	}
+	smtpd_queue_items_free(b->v, b->n);
+	free(b);
+}
+
+/* The end of a turn of the loop: the batch goes to the worker. */
+static void
+smtpd_queue_on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd_queue *q = arg;
+	struct smtpd_queue_batch *b;
+
+	(void)fd;
+	(void)what;
+	if (q->n == 0 || (b = calloc(1, sizeof(*b))) == NULL)
+		return; /* out of memory: the next message retries */
+	b->q = q;
+	b->queue_dir = q->queue_dir;
+	b->v = q->v;
+	b->n = q->n;
+	q->v = NULL;
+	q->n = q->cap = 0;
+	b->next = q->inflight;
+	q->inflight = b;
+	if (fsq_submit(q->fsq, smtpd_queue_work, smtpd_queue_done, b) < 0) {
+		smtpd_queue_work(b);
+		smtpd_queue_done(b);
+	}
+}
+
+/* ---------------------------------------------------------------- adding */
+
+static struct smtpd_queue_item *
+smtpd_queue_push(struct smtpd_queue *q, struct smtpd_sess *s)
+{
+	struct smtpd_queue_item *v, *it;
+	size_t cap;
+
+	if (q->sync_ev == NULL && (q->sync_ev = event_new(q->d->td->base,
+	    -1, 0, smtpd_queue_on_batch, q)) == NULL)
+		return NULL;
+	if (q->n == q->cap) {
+		cap = q->cap ? q->cap * 2 : 16;
+		if ((v = realloc(q->v, cap * sizeof(*v))) == NULL)
+			return NULL;
+		q->v = v;
+		q->cap = cap;
+	}
+	it = &q->v[q->n++];
+	memset(it, 0, sizeof(*it));
+	it->sess = s;
+	envelope_init(&it->env);
+	buf_init(&it->data, 0);
+	/* After every session that is ready in this turn has added its
+	 * message: one batch for them all. */
+	event_active(q->sync_ev, EV_TIMEOUT, 0);
+	return it;
+}
 
 /* Count the Received fields of the header section. */
 static unsigned
@@ -98,8 +278,6 @@ smtpd_queue_hops(const char *msg, size_t len)
 	return hops;
 }
 
-/* ---------------------------------------------------------------- write */
-
 static void
 smtpd_queue_warn(const char *id, const char *msg, void *arg)
 {
@@ -107,126 +285,35 @@ smtpd_queue_warn(const char *id, const char *msg, void *arg)
 	log_msg(LOG_WARNING, "%s: %s", id, msg);
 }
 
-/* Cleanup and store; fills id.  Returns 0, or the failure's reply. */
+/* Cleanup, on the loop (it reads the aliases and the config): fills
+ * it->env and it->data.  Returns 0 or -1 with eb. */
 static int
-smtpd_queue_write(struct smtpd_queue *q, const struct smtpd_queue_msg *m,
-    char id[QUEUE_ID_LEN + 1], struct errbuf *eb)
+smtpd_queue_cleanup(struct smtpd_queue *q, const struct smtpd_queue_msg *m,
+    struct smtpd_queue_item *it, struct errbuf *eb)
 {
 	const struct ternd *td = q->d->td;
 	struct cleanup_smtp smtp = { m->helo, m->client_addr, m->protocol };
 	struct cleanup_input in;
-	struct envelope out;
-	struct buf data;
 	struct timeval tv;
 	int64_t now_us;
-	int rc;
 
 	gettimeofday(&tv, NULL);
 	now_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	queue_make_id(now_us, id);
+	queue_make_id(now_us, it->id);
 	memset(&in, 0, sizeof(in));
 	in.cfg = td->cfg;
 	in.aliases = td->aliases;
-	in.id = id;
+	in.id = it->id;
 	in.uid = -1;
 	in.now = (int64_t)tv.tv_sec;
 	in.env = m->env;
 	in.smtp = &smtp;
 	in.msg = m->msg;
 	in.msg_len = m->msg_len;
-	envelope_init(&out);
-	buf_init(&data, 0);
-	rc = cleanup_message(&in, &out, &data, smtpd_queue_warn, NULL, eb);
-	if (rc == 0) {
-		out.arrival_us = now_us;
-		rc = queue_entry_store(td->cfg->queue_dir, id, &out,
-		    data.data, data.len, eb);
-	}
-	envelope_fini(&out);
-	buf_fini(&data);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- commit */
-
-/* The batch: one sync, then the answers.  A session answered may
- * commit its next (pipelined) message at once: that one joins a new
- * batch, so the batch is taken out of q first. */
-static void
-smtpd_queue_on_sync(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtpd_queue *q = arg;
-	const char *qd = q->d->td->cfg->queue_dir;
-	struct smtpd_queue_item *v = q->v, *it;
-	size_t i, n = q->n;
-	struct errbuf eb;
-	int rc;
-
-	(void)fd;
-	(void)what;
-	q->v = NULL;
-	q->n = q->cap = 0;
-	errbuf_clear(&eb);
-	rc = queue_sync(qd, &eb);
-	if (rc < 0)
-		log_msg(LOG_ERR, "cannot commit received messages: %s", eb.msg);
-	for (i = 0; i < n; i++) {
-		it = &v[i];
-		if (it->code == 0 && rc < 0) {
-			queue_entry_remove(qd, it->id);
-			it->code = eb.errnum == ENOSPC || eb.errnum == EDQUOT ?
-			    452 : 451;
-		}
-		if (it->code == 0)
-			/* Durable: the queue manager may have it,
-			 * acknowledged or not (a client gone meanwhile may
-			 * send it again). */
-			q->d->queued(it->id, q->d->arg);
-		if (it->sess == NULL)
-			continue;
-		if (it->code == 452)
-			it->status = "4.3.1", it->text = "Insufficient system "
-			    "storage";
-		else if (it->code == 451)
-			it->status = "4.3.0", it->text = "Error: queue file "
-			    "write error";
-		smtpd_sess_committed(it->sess, it->code ? NULL : it->id,
-		    it->code, it->status, it->text);
-	}
-	free(v);
-}
-
-/* Join the batch, with the message's id or its failure (answered in
- * the same way, after the sync, so a session never re-enters itself). */
-static int
-smtpd_queue_push(struct smtpd_queue *q, struct smtpd_sess *s,
-    const char *id, int code, const char *status, const char *text)
-{
-	struct smtpd_queue_item *v, *it;
-	size_t cap;
-
-	if (q->n == q->cap) {
-		cap = q->cap ? q->cap * 2 : 16;
-		if ((v = realloc(q->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		q->v = v;
-		q->cap = cap;
-	}
-	it = &q->v[q->n++];
-	memset(it, 0, sizeof(*it));
-	it->sess = s;
-	if (id != NULL)
-		memcpy(it->id, id, QUEUE_ID_LEN + 1);
-	it->code = code;
-	it->status = status;
-	it->text = text;
-	if (q->sync_ev == NULL &&
-	    (q->sync_ev = event_new(q->d->td->base, -1, 0,
-	    smtpd_queue_on_sync, q)) == NULL)
+	if (cleanup_message(&in, &it->env, &it->data, smtpd_queue_warn, NULL,
+	    eb) < 0)
 		return -1;
-	/* After every session that is ready in this turn has added its
-	 * message: one sync for them all. */
-	event_active(q->sync_ev, EV_TIMEOUT, 0);
+	it->env.arrival_us = now_us;
 	return 0;
 }
 
@@ -244,29 +331,26 @@ smtpd_queue_log(const struct smtpd_queue_msg *m, const char *id)
 int
 smtpd_queue_add(struct smtpd_queue *q, const struct smtpd_queue_msg *m)
 {
-	char id[QUEUE_ID_LEN + 1];
+	struct smtpd_queue_item *it;
 	struct errbuf eb;
-	int code = 0;
 
+	if ((it = smtpd_queue_push(q, m->sess)) == NULL)
+		return -1;
 	errbuf_clear(&eb);
 	if (smtpd_queue_hops(m->msg, m->msg_len) > SMTPD_QUEUE_MAX_HOPS) {
 		log_msg(LOG_INFO, "NOQUEUE: reject: DATA from %s: 554 5.4.6 "
 		    "Error: too many hops; from=<%s> proto=%s helo=<%s>",
 		    m->client, m->env->sender, m->protocol, m->helo);
-		return smtpd_queue_push(q, m->sess, NULL, 554, "5.4.6",
-		    "Error: too many hops (more than 50 Received fields: a "
-		    "mail loop?)");
-	}
-	if (smtpd_queue_write(q, m, id, &eb) < 0) {
+		it->code = 554;
+		it->status = "5.4.6";
+		it->text = "Error: too many hops (more than 50 Received "
+		    "fields: a mail loop?)";
+	} else if (smtpd_queue_cleanup(q, m, it, &eb) < 0) {
 		log_msg(LOG_ERR, "NOQUEUE: cannot queue a message from %s: %s",
 		    m->client, eb.msg);
-		code = eb.errnum == ENOSPC || eb.errnum == EDQUOT ? 452 : 451;
-		return smtpd_queue_push(q, m->sess, NULL, code, NULL, NULL);
-	}
-	smtpd_queue_log(m, id);
-	if (smtpd_queue_push(q, m->sess, id, 0, NULL, NULL) < 0) {
-		queue_entry_remove(q->d->td->cfg->queue_dir, id);
-		return -1;
-	}
+		smtpd_queue_fail_item(it, &eb);
+		it->err[0] = '\0'; /* logged already */
+	} else
+		smtpd_queue_log(m, it->id);
 	return 0;
 }

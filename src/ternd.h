@@ -17,6 +17,7 @@ struct pickup;
 struct qmgr;
 struct dns;
 struct smtpd;
+struct fsq;
 
 struct ternd {
 	struct event_base *base;
@@ -27,6 +28,7 @@ struct ternd {
 	struct qmgr *qmgr;
 	struct dns *dns;
 	struct smtpd *smtpd;      /* the [listen] sections */
+	struct fsq *fsq;          /* the queue's worker thread */
 	bool foreground;
 	bool stopping;
 };

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "fsq.h"
 #include "log.h"
 #include "pickup.h"
 #include "qmgr.h"
@@ -247,6 +248,10 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "DNS: %s", eb.msg);
 		return EX_CONFIG;
 	}
+	if ((td->fsq = fsq_new(td->base, &eb)) == NULL) {
+		log_msg(LOG_ERR, "%s", eb.msg);
+		return EX_OSERR;
+	}
 	/* maildrop first, so nothing is loaded twice. */
 	if ((td->pickup = pickup_new(td, ternd_pickup_queued, td, &eb)) ==
 	    NULL) {
@@ -296,6 +301,9 @@ ternd_cleanup(struct ternd_main *m)
 	/* DNS first: cancelled lookups call back into the queue manager. */
 	dns_free(m->td.dns);
 	qmgr_free(m->td.qmgr);
+	/* Last: what the modules left for the worker is done before the
+	 * loop goes. */
+	fsq_free(m->td.fsq);
 	aliases_free(m->td.aliases);
 	if (m->sig_hup)
 		event_free(m->sig_hup);

@@ -1,0 +1,44 @@
+/*
+ * fsq: a worker thread for the queue's blocking file operations.
+ *
+ * ternd runs on one event loop, and a filesystem call that blocks
+ * (syncfs for a group commit, unlink on a filesystem that discards
+ * blocks synchronously, creating files) stops every session while it
+ * waits.  fsq runs such work on one worker thread, in the order it was
+ * submitted, and calls each job's completion back on the event loop.
+ *
+ * The work functions run on the worker: they may touch only what their
+ * job owns (paths copied in, buffers handed over), never the daemon's
+ * shared state, and they must not log.  Completions run on the loop
+ * thread, in submission order.  One worker keeps every operation on a
+ * queue entry in order (an envelope is removed before its data, a
+ * batch is stored before it is synced).
+ */
+#ifndef TERN_FSQ_H
+#define TERN_FSQ_H
+
+#include <event2/event.h>
+
+#include "errbuf.h"
+
+struct fsq;
+
+typedef void (*fsq_work_fn)(void *arg);
+typedef void (*fsq_done_fn)(void *arg);
+
+/* Start the worker; completions arrive through base.  NULL with eb. */
+struct fsq *fsq_new(struct event_base *base, struct errbuf *eb);
+
+/* Queue work(arg) for the worker, then done(arg) (may be NULL) on the
+ * loop.  Returns 0, or -1 when out of memory (nothing was queued). */
+int fsq_submit(struct fsq *f, fsq_work_fn work, fsq_done_fn done,
+    void *arg);
+
+/* Wait until every job submitted so far has run, then call their
+ * completions now, on the calling (loop) thread. */
+void fsq_flush(struct fsq *f);
+
+/* Flush, stop the worker, free. */
+void fsq_free(struct fsq *f);
+
+#endif
