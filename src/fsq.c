@@ -1,9 +1,9 @@
 /*
  * fsq: the queue's worker thread (see fsq.h).
  *
- * Jobs go from the loop to the worker on one list (todo) and come back
- * on another (done), both under one mutex; an eventfd tells the loop
- * that completions wait.  The worker never calls into libevent.
+ * Jobs go from the loop to the workers on one list (todo) and come
+ * back on another (done), both under one mutex; an eventfd tells the
+ * loop that completions wait.  Workers never call into libevent.
  */
 #include "autoconf.h"
 
@@ -29,14 +29,16 @@ struct fsq_list {
 	struct fsq_job *head, **tail;
 };
 
+#define FSQ_MAX_THREADS 8
+
 struct fsq {
-	pthread_t thread;
-	bool started;
+	pthread_t threads[FSQ_MAX_THREADS];
+	unsigned nthreads;      /* started */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;    /* the worker: work to do, or stop */
 	pthread_cond_t idle;    /* fsq_flush: the worker caught up */
 	struct fsq_list todo, done;
-	bool busy;              /* the worker runs a job */
+	unsigned busy;          /* workers running a job */
 	bool stop;
 	int efd;
 	struct event *ev;
@@ -81,13 +83,13 @@ fsq_main(void *arg)
 			break; /* stopping, and nothing left */
 		if ((f->todo.head = j->next) == NULL)
 			f->todo.tail = &f->todo.head;
-		f->busy = true;
+		f->busy++;
 		pthread_mutex_unlock(&f->mu);
 		j->work(j->arg);
 		pthread_mutex_lock(&f->mu);
-		f->busy = false;
+		f->busy--;
 		fsq_list_push(&f->done, j);
-		if (f->todo.head == NULL)
+		if (f->todo.head == NULL && f->busy == 0)
 			pthread_cond_broadcast(&f->idle);
 		/* A full counter only means the loop knows already. */
 		(void)!write(f->efd, &one, sizeof(one));
@@ -124,9 +126,10 @@ fsq_on_event(evutil_socket_t fd, short what, void *arg)
 }
 
 struct fsq *
-fsq_new(struct event_base *base, struct errbuf *eb)
+fsq_new(struct event_base *base, unsigned nthreads, struct errbuf *eb)
 {
 	struct fsq *f;
+	int err;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		errbuf_set(eb, "out of memory");
@@ -149,12 +152,18 @@ fsq_new(struct event_base *base, struct errbuf *eb)
 		fsq_free(f);
 		return NULL;
 	}
-	if ((errno = pthread_create(&f->thread, NULL, fsq_main, f)) != 0) {
-		errbuf_errno(eb, errno, "cannot start the queue worker");
-		fsq_free(f);
-		return NULL;
+	if (nthreads > FSQ_MAX_THREADS)
+		nthreads = FSQ_MAX_THREADS;
+	while (f->nthreads < (nthreads ? nthreads : 1)) {
+		err = pthread_create(&f->threads[f->nthreads], NULL, fsq_main,
+		    f);
+		if (err != 0) {
+			errbuf_errno(eb, err, "cannot start the queue worker");
+			fsq_free(f);
+			return NULL;
+		}
+		f->nthreads++;
 	}
-	f->started = true;
 	return f;
 }
 
@@ -181,7 +190,7 @@ fsq_flush(struct fsq *f)
 	if (f == NULL)
 		return;
 	pthread_mutex_lock(&f->mu);
-	while (f->started && (f->todo.head != NULL || f->busy))
+	while (f->nthreads > 0 && (f->todo.head != NULL || f->busy > 0))
 		pthread_cond_wait(&f->idle, &f->mu);
 	pthread_mutex_unlock(&f->mu);
 	fsq_complete(f);
@@ -192,14 +201,15 @@ fsq_free(struct fsq *f)
 {
 	if (f == NULL)
 		return;
+	unsigned i;
+
 	fsq_flush(f);
-	if (f->started) {
-		pthread_mutex_lock(&f->mu);
-		f->stop = true;
-		pthread_cond_signal(&f->wake);
-		pthread_mutex_unlock(&f->mu);
-		pthread_join(f->thread, NULL);
-	}
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	pthread_cond_broadcast(&f->wake);
+	pthread_mutex_unlock(&f->mu);
+	for (i = 0; i < f->nthreads; i++)
+		pthread_join(f->threads[i], NULL);
 	if (f->ev != NULL)
 		event_free(f->ev);
 	if (f->efd >= 0)

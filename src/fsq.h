@@ -4,15 +4,16 @@
  * ternd runs on one event loop, and a filesystem call that blocks
  * (syncfs for a group commit, unlink on a filesystem that discards
  * blocks synchronously, creating files) stops every session while it
- * waits.  fsq runs such work on one worker thread, in the order it was
- * submitted, and calls each job's completion back on the event loop.
+ * waits.  fsq runs such work on worker threads and calls each job's
+ * completion back on the event loop.
  *
- * The work functions run on the worker: they may touch only what their
+ * The work functions run on a worker: they may touch only what their
  * job owns (paths copied in, buffers handed over), never the daemon's
  * shared state, and they must not log.  Completions run on the loop
- * thread, in submission order.  One worker keeps every operation on a
- * queue entry in order (an envelope is removed before its data, a
- * batch is stored before it is synced).
+ * thread.  With one thread, jobs run and complete in submission order;
+ * with several, each job must stand alone (everything that must happen
+ * in order — an envelope removed before its data, a batch stored
+ * before it is synced — is one job).
  */
 #ifndef TERN_FSQ_H
 #define TERN_FSQ_H
@@ -26,8 +27,10 @@ struct fsq;
 typedef void (*fsq_work_fn)(void *arg);
 typedef void (*fsq_done_fn)(void *arg);
 
-/* Start the worker; completions arrive through base.  NULL with eb. */
-struct fsq *fsq_new(struct event_base *base, struct errbuf *eb);
+/* Start nthreads workers (1 to 8); completions arrive through base.
+ * NULL with eb. */
+struct fsq *fsq_new(struct event_base *base, unsigned nthreads,
+    struct errbuf *eb);
 
 /* Queue work(arg) for the worker, then done(arg) (may be NULL) on the
  * loop.  Returns 0, or -1 when out of memory (nothing was queued). */

@@ -625,7 +625,7 @@ qmgr_finish(struct qmgr_job *job)
 
 	qmgr_notify(job, BOUNCE_FAILED, ENVELOPE_RCPT_BOUNCED);
 	qmgr_notify(job, BOUNCE_RELAYED, ENVELOPE_RCPT_SENT);
-	qmgr_remove(qd, job->queue, job->id, job->q->td->fsq);
+	qmgr_remove(qd, job->queue, job->id, job->q->td->fsq_remove);
 	maillog_removed(job->id);
 	qmgr_job_free(job);
 }

@@ -28,7 +28,9 @@ struct ternd {
 	struct qmgr *qmgr;
 	struct dns *dns;
 	struct smtpd *smtpd;      /* the [listen] sections */
-	struct fsq *fsq;          /* the queue's worker thread */
+	struct fsq *fsq;          /* the queue's worker for commits */
+	struct fsq *fsq_remove;   /* ...and one for removals, so a slow
+				     unlink never delays a 250 */
 	bool foreground;
 	bool stopping;
 };

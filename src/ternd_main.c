@@ -248,7 +248,10 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "DNS: %s", eb.msg);
 		return EX_CONFIG;
 	}
-	if ((td->fsq = fsq_new(td->base, &eb)) == NULL) {
+	/* Two for commits: creating files is most of a commit's time, and
+	 * two batches in flight keep both cores busy. */
+	if ((td->fsq = fsq_new(td->base, 2, &eb)) == NULL ||
+	    (td->fsq_remove = fsq_new(td->base, 1, &eb)) == NULL) {
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
 	}
@@ -304,6 +307,7 @@ ternd_cleanup(struct ternd_main *m)
 	/* Last: what the modules left for the worker is done before the
 	 * loop goes. */
 	fsq_free(m->td.fsq);
+	fsq_free(m->td.fsq_remove);
 	aliases_free(m->td.aliases);
 	if (m->sig_hup)
 		event_free(m->sig_hup);
