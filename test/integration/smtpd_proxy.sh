@@ -6,7 +6,9 @@
 # and UNKNOWN (v1), a proxy's health checks, keep the connection's own
 # address.  Anything that is not a PROXY header closes the connection
 # without a greeting, and says so in the log.  A listener without
-# proxy_protocol takes a PROXY line for an unknown command.
+# proxy_protocol takes a PROXY line for an unknown command.  Behind a
+# PROXY header, implicit TLS works even when the header and the TLS
+# ClientHello arrive in one segment.
 # shellcheck disable=SC2016,SC2119  # conditions are code for wait_for; ternd_stop takes optional arguments
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -17,15 +19,20 @@ set -u
 
 PEER_LIFETIME=600
 ternd_sandbox_init
-plan 80
+plan 83
+make_certs
 
 peer_start main
 P=${PEER_PORT[main]}
 LX=$(free_port)
 LN=$(free_port)
+LT=$(free_port)
+give "$CERT" "$KEY"
 ternd_config "$(relay main "$P" "tls = none")" \
 	"$(listen_section px "$LX" "proxy_protocol = yes" "networks = 192.0.2.0/24")" \
-	"$(listen_section plain "$LN")"
+	"$(listen_section plain "$LN")" \
+	"$(listen_section pxtls "$LT" "proxy_protocol = yes" "tls = implicit" \
+		"tls_cert_file = $CERT" "tls_key_file = $KEY")"
 ok "ternd starts with a PROXY protocol listener" ternd_start
 ok "the log says the listener wants the PROXY protocol" \
 	log_has "\[listen px\]: listening on 127\.0\.0\.1:$LX \(PROXY protocol\)$"
@@ -145,6 +152,49 @@ bad "HTTP instead of a header" "=GET / HTTP/1.0\r\n\r\n"
 bad "a v1 header with a bad address" --proxy-text 'PROXY TCP4 192.0.2.300 127.0.0.1 5555 25\r\n'
 bad "a v1 header without CRLF within 107 bytes" --proxy-text "PROXY TCP4 $(printf '%0120d' 0)"
 bad "a v2 signature with version 3" --proxy "$(proxy_v2 proxy 192.0.2.12 127.0.0.1 40005 25 | sed 's/^\(.\{24\}\)21/\131/')"
+
+# ---------------------------------------------------------------- PROXY, then implicit TLS
+
+# The header and the ClientHello in one send(): the TLS layer must
+# start on bytes that were already read with the header.
+log_mark
+run /usr/bin/python3 - "$LT" <<'PY'
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 5555 25\r\n" + out.read())
+def pump():
+    data = s.recv(65536)
+    if not data:
+        raise SystemExit("closed")
+    inc.write(data)
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        s.sendall(out.read())
+        pump()
+s.sendall(out.read())
+buf = b""
+while b"\r\n" not in buf:
+    try:
+        buf += tls.read(4096)
+    except ssl.SSLWantReadError:
+        pump()
+print(buf.decode().strip())
+PY
+is "$RC" 0 "PROXY header and ClientHello in one segment: the handshake completes"
+like "$OUT" "^220 $HOST_RE ESMTP tern$" "... and the greeting comes over TLS"
+ok "log: connect from unknown[192.0.2.9]" log_has "connect from unknown\[192\.0\.2\.9\]$" new
 
 # ---------------------------------------------------------------- without proxy_protocol
 
