@@ -237,43 +237,85 @@ cleanup_subject_empty(const struct header_block *hb, long *idx)
 	return true;
 }
 
+/* empty_subject_from_body: a Subject made of the first N characters
+ * of the message's text, when its own is missing or empty.  Returns 1
+ * when one was made into subject, 0 when not, -1 when out of memory. */
+static int
+cleanup_subject(const struct cleanup_input *in,
+    const struct header_block *hb, long *idx, struct buf *subject)
+{
+	struct buf text;
+	int rc = 0;
+
+	if (in->cfg->empty_subject_from_body == 0 ||
+	    !cleanup_subject_empty(hb, idx))
+		return 0;
+	buf_init(&text, 0);
+	if (mime_text_first(in->msg, in->msg_len,
+	    (size_t)in->cfg->empty_subject_from_body, &text) == 0 &&
+	    text.len > 0)
+		rc = buf_puts(subject, "Subject: ") < 0 ||
+		    rfc2047_encode(text.data, 9, subject) < 0 ||
+		    buf_putc(subject, '\n') < 0 ? -1 : 1;
+	buf_fini(&text);
+	return rc;
+}
+
+/* The fields a message from a trusted SMTP client lacks: From (its
+ * envelope sender, as Postfix writes it), Date, Message-ID, To. */
+static int
+cleanup_missing(const struct cleanup_input *in, const struct envelope *env,
+    const struct header_block *hb, struct buf *added)
+{
+	if (!in->complete_headers)
+		return 0;
+	if (header_find(hb, "From", 0) < 0 && env->sender[0] != '\0' &&
+	    buf_printf(added, "From: <%s>\n", env->sender) < 0)
+		return -1;
+	return header_add_missing(hb, (time_t)in->now, in->id,
+	    in->cfg->hostname, added);
+}
+
 /*
- * empty_subject_from_body: the message with a Subject made of the first
- * N characters of its text, replacing an empty one.  Appends the whole
- * message to data; returns 1 when it did nothing (no text, or a
- * Subject already), 0 when done, -1 on allocation failure.
+ * The message, with its header section changed when cleanup has
+ * something to add (see cleanup_subject and cleanup_missing), appended
+ * to data.  Returns 0, or -1 when out of memory.
  */
 static int
-cleanup_subject(const struct cleanup_input *in, struct buf *data)
+cleanup_body(const struct cleanup_input *in, const struct envelope *env,
+    struct buf *data)
 {
 	struct header_block hb;
-	struct buf text;
+	struct buf added;
 	struct errbuf eb;
-	long idx;
+	long idx = -1;
 	size_t i;
-	int rc = 1;
+	int rc, subj;
 
 	header_block_init(&hb);
-	buf_init(&text, 0);
-	if (header_parse(in->msg, in->msg_len, &hb, &eb) == 0 &&
-	    cleanup_subject_empty(&hb, &idx) &&
-	    mime_text_first(in->msg, in->msg_len,
-	    (size_t)in->cfg->empty_subject_from_body, &text) == 0 &&
-	    text.len > 0) {
-		rc = 0;
+	buf_init(&added, 0);
+	if (header_parse(in->msg, in->msg_len, &hb, &eb) < 0) {
+		header_block_fini(&hb);
+		return buf_append(data, in->msg, in->msg_len);
+	}
+	subj = cleanup_subject(in, &hb, &idx, &added);
+	rc = subj < 0 || cleanup_missing(in, env, &hb, &added) < 0 ? -1 : 0;
+	if (rc == 0 && added.len == 0)
+		rc = buf_append(data, in->msg, in->msg_len);
+	else if (rc == 0) {
+		/* Fields kept, fields added, the empty line, the body. */
 		for (i = 0; i < hb.n && rc == 0; i++)
-			if ((long)i != idx)
+			if (subj != 1 || (long)i != idx)
 				rc = buf_append(data, hb.v[i].text, hb.v[i].len);
 		if (rc == 0)
-			rc = buf_puts(data, "Subject: ") < 0 ||
-			    rfc2047_encode(text.data, 9, data) < 0 ||
-			    buf_puts(data, "\n\n") < 0 ? -1 : 0;
+			rc = buf_append(data, added.data, added.len) < 0 ||
+			    buf_putc(data, '\n') < 0 ? -1 : 0;
 		if (rc == 0)
 			rc = buf_append(data, in->msg + hb.body_off,
 			    in->msg_len - hb.body_off);
 	}
 	header_block_fini(&hb);
-	buf_fini(&text);
+	buf_fini(&added);
 	return rc;
 }
 
@@ -282,7 +324,6 @@ cleanup_message(const struct cleanup_input *in, struct envelope *out,
     struct buf *data, cleanup_warn_fn warn, void *arg, struct errbuf *eb)
 {
 	struct cleanup_ctx c;
-	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.in = in;
@@ -295,9 +336,7 @@ cleanup_message(const struct cleanup_input *in, struct envelope *out,
 		return errbuf_set(eb, "no recipients");
 	if (cleanup_received(in, out, data) < 0)
 		return errbuf_set(eb, "out of memory");
-	rc = in->cfg->empty_subject_from_body > 0 ? cleanup_subject(in, data) :
-	    1;
-	if (rc < 0 || (rc == 1 && buf_append(data, in->msg, in->msg_len) < 0))
+	if (cleanup_body(in, out, data) < 0)
 		return errbuf_set(eb, "out of memory");
 	out->size = data->len;
 	return 0;

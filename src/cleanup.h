@@ -7,11 +7,14 @@
  * domain — through the aliases (with loop and depth limits), qualifies what is
  * still unqualified with origin, removes duplicate recipients, and
  * builds the message as it will be queued: a Received header first,
- * then the original message.  Pure: no files, no clock (now is given).
+ * then the original message (with, when asked, the header fields it
+ * lacks, and a Subject made from its text).  Pure: no files, no clock
+ * (now is given).
  */
 #ifndef TERN_CLEANUP_H
 #define TERN_CLEANUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +41,11 @@ struct cleanup_input {
 	int64_t now;
 	const struct envelope *env;    /* as submitted */
 	const struct cleanup_smtp *smtp; /* NULL for local submissions */
+	bool complete_headers;         /* add From, Date, Message-ID and To
+					  when missing (an SMTP client that
+					  may relay: LAN devices often leave
+					  them out; sendmail adds them
+					  itself) */
 	const char *msg;               /* message, LF line ends */
 	size_t msg_len;
 };

@@ -146,3 +146,27 @@ header_format_date(time_t t, char *out, size_t outlen)
 	 * names are the English ones RFC 5322 requires. */
 	strftime(out, outlen, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
+
+int
+header_add_missing(const struct header_block *hb, time_t now,
+    const char *id, const char *hostname, struct buf *out)
+{
+	char date[64], stamp[32];
+	struct tm tm;
+	int rc = 0;
+
+	if (header_find(hb, "Date", 0) < 0) {
+		header_format_date(now, date, sizeof(date));
+		rc |= buf_printf(out, "Date: %s\n", date);
+	}
+	if (header_find(hb, "Message-ID", 0) < 0) {
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+		rc |= buf_printf(out, "Message-ID: <%s.%s@%s>\n", stamp, id,
+		    hostname);
+	}
+	if (header_find(hb, "To", 0) < 0 && header_find(hb, "Cc", 0) < 0 &&
+	    header_find(hb, "Bcc", 0) < 0)
+		rc |= buf_puts(out, "To: undisclosed-recipients:;\n");
+	return rc ? -1 : 0;
+}

@@ -54,6 +54,16 @@ long header_find(const struct header_block *hb, const char *name,
  * section 2.2.3 says), to out. */
 int header_unfold_value(const struct header_field *f, struct buf *out);
 
+/*
+ * Append to out the fields RFC 5322 section 3.6 requires that hb lacks
+ * (From aside: who that is depends on the caller): "Date:" for now,
+ * "Message-ID: <YYYYMMDDhhmmss.ID@hostname>", and "To:
+ * undisclosed-recipients:;" when there is no To, Cc or Bcc.  Returns 0,
+ * or -1 when out of memory.
+ */
+int header_add_missing(const struct header_block *hb, time_t now,
+    const char *id, const char *hostname, struct buf *out);
+
 /* Format t as an RFC 5322 date-time in local time:
  * "Sun, 22 Nov 2026 10:00:00 +0100". */
 void header_format_date(time_t t, char *out, size_t outlen);

@@ -124,6 +124,8 @@ struct smtpd_queue_msg {
 	const char *protocol;      /* ESMTPSA... */
 	const char *auth_user;     /* NULL without AUTH */
 	const char *auth_mech;
+	bool may_relay;            /* trusted or authenticated: gets the
+				      header fields it left out */
 };
 
 /* Write the queue entry now (not yet durable); done is called later,

@@ -308,6 +308,7 @@ smtpd_queue_cleanup(struct smtpd_queue *q, const struct smtpd_queue_msg *m,
 	in.now = (int64_t)tv.tv_sec;
 	in.env = m->env;
 	in.smtp = &smtp;
+	in.complete_headers = m->may_relay;
 	in.msg = m->msg;
 	in.msg_len = m->msg_len;
 	if (cleanup_message(&in, &it->env, &it->data, smtpd_queue_warn, NULL,

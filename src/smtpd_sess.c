@@ -63,6 +63,7 @@ struct smtpd_sess {
 	bool write_blocked;        /* reading paused for a client that does
 				      not read its replies */
 	bool starttls;             /* the handshake is STARTTLS's */
+	bool trusted;              /* the client is in networks */
 	bool dead;
 	enum smtpd_auth_result auth_pending;
 	char auth_mech[16];
@@ -337,6 +338,7 @@ smtpd_sess_commit(struct smtpd_sess *s)
 	m.protocol = smtpd_proto_protocol(s->proto);
 	m.auth_user = smtpd_proto_auth_user(s->proto);
 	m.auth_mech = s->auth_mech;
+	m.may_relay = s->trusted || m.auth_user != NULL;
 	s->committing = true;
 	if (smtpd_queue_add(s->d->queue, &m) < 0) {
 		char reply[400];
@@ -457,7 +459,7 @@ smtpd_sess_begin(struct smtpd_sess *s)
 	c.starttls = st->cl.tls == CONFIG_LTLS_STARTTLS;
 	c.tls = st->cl.tls == CONFIG_LTLS_IMPLICIT;
 	c.auth = st->cl.auth;
-	c.trusted = cidr_list_match(&st->networks,
+	c.trusted = s->trusted = cidr_list_match(&st->networks,
 	    (const struct sockaddr *)&s->peer);
 	if ((s->proto = smtpd_proto_new(&c, smtpd_sess_on_log, s)) == NULL) {
 		smtpd_sess_close(s);

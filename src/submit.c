@@ -421,29 +421,14 @@ static int
 submit_complete_headers(const struct submit_opts *o, struct submit_msg *m,
     const char *id)
 {
-	struct buf *out = &m->added;
-	time_t now = (time_t)(m->now_us / 1000000);
-	char date[64], stamp[32];
-	struct tm tm;
 	int rc = 0;
 
 	if (header_find(&m->hb, "From", 0) < 0)
-		rc |= submit_add_from(o, m);
-	if (header_find(&m->hb, "Date", 0) < 0) {
-		header_format_date(now, date, sizeof(date));
-		rc |= buf_printf(out, "Date: %s\n", date);
-	}
-	if (header_find(&m->hb, "Message-ID", 0) < 0) {
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-		rc |= buf_printf(out, "Message-ID: <%s.%s@%s>\n", stamp, id,
-		    o->cfg->hostname);
-	}
-	if (header_find(&m->hb, "To", 0) < 0 &&
-	    header_find(&m->hb, "Cc", 0) < 0 &&
-	    header_find(&m->hb, "Bcc", 0) < 0)
-		rc |= buf_puts(out, "To: undisclosed-recipients:;\n");
-	return rc ? -1 : 0;
+		rc = submit_add_from(o, m);
+	if (rc == 0)
+		rc = header_add_missing(&m->hb, (time_t)(m->now_us / 1000000),
+		    id, o->cfg->hostname, &m->added);
+	return rc;
 }
 
 /* Bcc must not reach any recipient (RFC 5322 section 3.6.3). */

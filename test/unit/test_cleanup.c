@@ -48,10 +48,12 @@ cleanup_test_aliases(const char *text)
 	return al;
 }
 
-/* Run cleanup on msg for rcpts; returns the new envelope and data. */
+/* Run cleanup on msg for rcpts, as received over SMTP when smtp is
+ * not NULL; returns the new envelope and data. */
 static void
-cleanup_test_run(const struct config *cfg, const struct aliases *al,
-    const char *const *rcpts, const char *msg, struct envelope *out,
+cleanup_test_run_smtp(const struct config *cfg, const struct aliases *al,
+    const char *const *rcpts, const char *msg,
+    const struct cleanup_smtp *smtp, bool complete, struct envelope *out,
     struct buf *data)
 {
 	struct cleanup_input in;
@@ -72,10 +74,20 @@ cleanup_test_run(const struct config *cfg, const struct aliases *al,
 	in.env = &env;
 	in.msg = msg;
 	in.msg_len = strlen(msg);
+	in.smtp = smtp;
+	in.complete_headers = complete;
 	envelope_init(out);
 	buf_init(data, 0);
 	assert_int_equal(cleanup_message(&in, out, data, NULL, NULL, &eb), 0);
 	envelope_fini(&env);
+}
+
+static void
+cleanup_test_run(const struct config *cfg, const struct aliases *al,
+    const char *const *rcpts, const char *msg, struct envelope *out,
+    struct buf *data)
+{
+	cleanup_test_run_smtp(cfg, al, rcpts, msg, NULL, false, out, data);
 }
 
 static void
@@ -131,6 +143,53 @@ cleanup_test_subject_plain(void **state)
 	cleanup_test_run(cfg, NULL, rcpts, "Subject: kept\n\ntext\n", &out,
 	    &data);
 	assert_non_null(strstr(data.data, "\nSubject: kept\n\ntext\n"));
+	envelope_fini(&out);
+	buf_fini(&data);
+	config_free(cfg);
+}
+
+/* Received over SMTP: the Received header names the client; a client
+ * that may relay gets the fields it left out, others do not. */
+static void
+cleanup_test_smtp(void **state)
+{
+	static const char *const rcpts[] = { "a@b.org", NULL };
+	static const struct cleanup_smtp smtp = { "printer(1)",
+		"192.0.2.7", "ESMTPS" };
+	struct config *cfg = cleanup_test_config(0);
+	struct envelope out;
+	struct buf data;
+	const char *want = "Received: from printer?1? (unknown [192.0.2.7])\n"
+	    "\tby mx.example.org (tern) with ESMTPS id 660D3BD90055B0070F2\n"
+	    "\tfor <a@b.org>; ";
+
+	(void)state;
+	cleanup_test_run_smtp(cfg, NULL, rcpts, "Subject: scan\n\nbody\n",
+	    &smtp, true, &out, &data);
+	assert_true(strncmp(data.data, want, strlen(want)) == 0);
+	assert_non_null(strstr(data.data, "\nSubject: scan\n"
+	    "From: <alice@example.org>\nDate: "));
+	assert_non_null(strstr(data.data, "\nMessage-ID: <20261122"));
+	assert_non_null(strstr(data.data, ".660D3BD90055B0070F2@mx.example.org>"
+	    "\nTo: undisclosed-recipients:;\n\nbody\n"));
+	assert_int_equal(out.size, data.len);
+	envelope_fini(&out);
+	buf_fini(&data);
+	/* Fields that are there are left alone; nothing is added. */
+	cleanup_test_run_smtp(cfg, NULL, rcpts, "From: x@y\nDate: Sun, 22 Nov "
+	    "2026 10:00:00 +0000\nMessage-ID: <1@y>\nCc: c@d\n\nbody\n",
+	    &smtp, true, &out, &data);
+	assert_null(strstr(data.data, "undisclosed-recipients"));
+	assert_null(strstr(data.data, "From: <alice"));
+	assert_non_null(strstr(data.data, "\nFrom: x@y\nDate: Sun, 22 Nov "
+	    "2026 10:00:00 +0000\nMessage-ID: <1@y>\nCc: c@d\n\nbody\n"));
+	envelope_fini(&out);
+	buf_fini(&data);
+	/* A client that may not relay: its message as it came. */
+	cleanup_test_run_smtp(cfg, NULL, rcpts, "Subject: hi\n\nbody\n",
+	    &smtp, false, &out, &data);
+	assert_non_null(strstr(data.data, "\nSubject: hi\n\nbody\n"));
+	assert_null(strstr(data.data, "Message-ID"));
 	envelope_fini(&out);
 	buf_fini(&data);
 	config_free(cfg);
@@ -228,6 +287,7 @@ main(void)
 		cmocka_unit_test(cleanup_test_aliases_expand),
 		cmocka_unit_test(cleanup_test_subject_plain),
 		cmocka_unit_test(cleanup_test_subject_mime),
+		cmocka_unit_test(cleanup_test_smtp),
 		cmocka_unit_test(mime_text_test_cases),
 		cmocka_unit_test(mime_text_test_deep),
 	};
