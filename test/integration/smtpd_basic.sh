@@ -21,7 +21,7 @@ set -u
 
 PEER_LIFETIME=600
 ternd_sandbox_init
-plan 78
+plan 82
 
 DATE_RE='[A-Z][a-z]{2}, [ 0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}'
 
@@ -90,8 +90,14 @@ is "$(printf '%s\n' "$OUT" | tail -n +2 | sed -E "s/$ID_RE\$/ID/")" "250 $HOST
 if peer_wait "after helo"; then
 	like "$(msg_header "$F" Received)" "^Received: from old\.example\.net \(unknown \[127\.0\.0\.1\]\) by $HOST_RE \(tern\) with SMTP id $ID_RE for <hr@example\.com>; " \
 		"after HELO: relayed, Received ... with SMTP"
+	# A trusted client's message gets what it left out.
+	is "$(msg_header "$F" From)" "From: <h@example.org>" "a missing From is the envelope sender"
+	like "$(msg_header "$F" Message-ID)" "^Message-ID: <[0-9]{14}\.$ID_RE@$HOST_RE>$" "a missing Message-ID is added"
+	like "$(msg_header "$F" Date)" "^Date: [A-Z][a-z]{2}, [0-9]{1,2} [A-Z][a-z]{2} 20[0-9]{2} " "a missing Date is added"
+	is "$(msg_header "$F" To)" "To: undisclosed-recipients:;" "no recipient field: To: undisclosed-recipients:;"
 else
 	fail "after HELO: relayed, Received ... with SMTP" "the relay did not get it"
+	for t in From Message-ID Date To; do fail "missing $t added" "the relay did not get it"; done
 fi
 
 # ---------------------------------------------------------------- swaks
