@@ -38,6 +38,7 @@
 #include "header.h"
 #include "log.h"
 #include "maillog.h"
+#include "dkim.h"
 #include "fsq.h"
 #include "qmgr.h"
 #include "smtpd.h"
@@ -1131,6 +1132,73 @@ qmgr_relay_head(struct qmgr_job *job, const struct config_relay *rc)
 	return rc_;
 }
 
+/* The message as it leaves (head, then the body from the data file),
+ * for signing.  Returns 0 or -1. */
+static int
+qmgr_whole(struct qmgr_job *job, const char *head, size_t head_len,
+    struct buf *out)
+{
+	uint64_t left = job->data_len - job->body_off;
+	off_t off = (off_t)job->body_off;
+	ssize_t n;
+
+	if (buf_reserve(out, head_len + (size_t)left) < 0 ||
+	    buf_append(out, head, head_len) < 0)
+		return -1;
+	while (left > 0) {
+		n = pread(job->data_fd, out->data + out->len, (size_t)left, off);
+		if (n <= 0)
+			return -1;
+		out->len += (size_t)n;
+		off += n;
+		left -= (uint64_t)n;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/*
+ * DKIM: when a [dkim] section signs for the From domain of the message
+ * as it leaves (after a relay's from rewrite), put the signature before
+ * its header section.  A failure to sign is logged and the message goes
+ * unsigned: a signature helps delivery, its absence does not stop it.
+ */
+static void
+qmgr_sign(struct qmgr_job *job, const char **head, size_t *head_len)
+{
+	const struct dkim_signer *ds = job->q->td->dkim;
+	char domain[256];
+	struct buf whole, sig;
+	struct errbuf eb;
+	int rc;
+
+	if (ds == NULL || dkim_from_domain(*head, *head_len, domain,
+	    sizeof(domain)) < 0 || !dkim_signer_has(ds, domain))
+		return;
+	buf_init(&whole, 0);
+	buf_init(&sig, 0);
+	errbuf_clear(&eb);
+	if (qmgr_whole(job, *head, *head_len, &whole) < 0)
+		rc = errbuf_set(&eb, "cannot read the message");
+	else
+		rc = dkim_sign_message(ds, domain, whole.data, whole.len,
+		    &sig, &eb);
+	if (rc == 0 && buf_append(&sig, *head, *head_len) < 0)
+		rc = errbuf_set(&eb, "out of memory");
+	if (rc == 0) {
+		/* The signed head becomes the head this relay sees. */
+		buf_fini(&job->send_head);
+		job->send_head = sig;
+		buf_init(&sig, 0);
+		*head = job->send_head.data;
+		*head_len = job->send_head.len;
+	} else if (rc < 0)
+		log_msg(LOG_WARNING, "%s: not signed with DKIM for %s: %s",
+		    job->id, domain, eb.msg);
+	buf_fini(&whole);
+	buf_fini(&sig);
+}
+
 /* Fill job->msg for relay r: the pending recipients, the sender and
  * header section the relay must see. */
 static int
@@ -1169,6 +1237,7 @@ qmgr_prepare(struct qmgr_job *job, struct qmgr_relay *r)
 	m->requiretls = job->env.requiretls;
 	m->ret = job->env.ret;
 	m->envid = job->env.envid;
+	buf_reset(&job->send_head);
 	if (rc->from != NULL && qmgr_relay_head(job, rc) == 0) {
 		m->head = job->send_head.data;
 		m->head_len = job->send_head.len;
@@ -1176,6 +1245,7 @@ qmgr_prepare(struct qmgr_job *job, struct qmgr_relay *r)
 		m->head = job->head.data;
 		m->head_len = job->head.len;
 	}
+	qmgr_sign(job, &m->head, &m->head_len);
 	m->body_fd = job->data_fd;
 	m->body_off = (off_t)job->body_off;
 	m->body_len = job->data_len - job->body_off;

@@ -18,4 +18,8 @@ int tern_cmd_flush(const struct config *cfg, int argc, char **argv);
  * already printed; this adds the checks that need more than syntax. */
 int tern_cmd_check(const struct config *cfg, int argc, char **argv);
 
+/* tern dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N]
+ * [--out FILE] [--force]: write a DKIM key, print its DNS record. */
+int tern_cmd_dkim(const struct config *cfg, int argc, char **argv);
+
 #endif

@@ -27,6 +27,11 @@ static const struct tern_command tern_commands[] = {
 	    "flush               retry all deferred mail now (needs ternd)" },
 	{ "check", tern_cmd_check,
 	    "check               validate the config; errors name file:line" },
+	{ "dkim", tern_cmd_dkim,
+	    "dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N]\n"
+	    "       [--out FILE] [--force]\n"
+	    "                      write a DKIM private key, print the DNS "
+	    "TXT record" },
 	{ NULL, NULL, NULL },
 };
 

@@ -18,6 +18,7 @@ struct qmgr;
 struct dns;
 struct smtpd;
 struct fsq;
+struct dkim_signer;
 
 struct ternd {
 	struct event_base *base;
@@ -29,6 +30,7 @@ struct ternd {
 	struct dns *dns;
 	struct smtpd *smtpd;      /* the [listen] sections */
 	struct fsq *fsq;          /* the queue's worker for commits */
+	struct dkim_signer *dkim; /* the [dkim] keys; NULL without any */
 	struct fsq *fsq_remove;   /* ...and one for removals, so a slow
 				     unlink never delays a 250 */
 	bool foreground;

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "dkim.h"
 #include "dns.h"
 #include "fsq.h"
 #include "log.h"
@@ -160,6 +161,23 @@ ternd_load_config(struct ternd_main *m, bool must_exist)
 	return cfg;
 }
 
+/* New keys for new signatures; with a bad key the old ones stay. */
+static void
+ternd_reload_dkim(struct ternd *td)
+{
+	struct dkim_signer *ds;
+	struct errbuf eb;
+
+	errbuf_clear(&eb);
+	if ((ds = dkim_signer_new(td->cfg, &eb)) == NULL) {
+		log_msg(LOG_ERR, "DKIM keys not reloaded: %s; signing with "
+		    "the old ones", eb.msg);
+		return;
+	}
+	dkim_signer_free(td->dkim);
+	td->dkim = ds;
+}
+
 static void
 ternd_on_hup(evutil_socket_t fd, short what, void *arg)
 {
@@ -189,6 +207,7 @@ ternd_on_hup(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	qmgr_reload_aliases(&m->td);
+	ternd_reload_dkim(&m->td);
 	errbuf_clear(&eb);
 	if (m->td.smtpd != NULL && smtpd_reload(m->td.smtpd, &eb) < 0)
 		log_msg(LOG_ERR, "listener settings not reloaded: %s; new "
@@ -255,6 +274,11 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
 	}
+	/* Keys as run_user: the one that signs must be able to read them. */
+	if ((td->dkim = dkim_signer_new(td->cfg, &eb)) == NULL) {
+		log_msg(LOG_ERR, "DKIM: %s", eb.msg);
+		return EX_CONFIG;
+	}
 	/* maildrop first, so nothing is loaded twice. */
 	if ((td->pickup = pickup_new(td, ternd_pickup_queued, td, &eb)) ==
 	    NULL) {
@@ -309,6 +333,7 @@ ternd_cleanup(struct ternd_main *m)
 	fsq_free(m->td.fsq);
 	fsq_free(m->td.fsq_remove);
 	aliases_free(m->td.aliases);
+	dkim_signer_free(m->td.dkim);
 	if (m->sig_hup)
 		event_free(m->sig_hup);
 	if (m->sig_term)
