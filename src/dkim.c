@@ -57,7 +57,22 @@ struct dkim_key {
 struct dkim_signer {
 	struct dkim_key *keys;
 	size_t nkeys;
+	bool ed25519;        /* a section signs with ed25519 */
 };
+
+/* The last libopendkim that leaks an ed25519 key per signature
+ * (fixed upstream after 2.11.0, OpenDKIM PR #321). */
+#define DKIM_LEAKY_ED25519 0x020B0000U
+
+const char *
+dkim_signer_warning(const struct dkim_signer *s)
+{
+	if (s == NULL || !s->ed25519 || dkim_libversion() > DKIM_LEAKY_ED25519)
+		return NULL;
+	return "this libopendkim (2.11.0 or older) leaks about 600 bytes for "
+	    "each ed25519 signature; with much ed25519-signed mail, restart "
+	    "ternd now and then, or sign with rsa-sha256";
+}
 
 /* ------------------------------------------------------------ keys */
 
@@ -441,6 +456,8 @@ dkim_signer_new(const struct config *cfg, struct errbuf *eb)
 			dkim_signer_free(s);
 			return NULL;
 		}
+		if (cfg->dkims[i].algorithm == CONFIG_DKIM_ED25519_SHA256)
+			s->ed25519 = true;
 	}
 	return s;
 }

@@ -40,6 +40,14 @@ struct dkim_signer *dkim_signer_new(const struct config *cfg,
     struct errbuf *eb);
 void dkim_signer_free(struct dkim_signer *s);
 
+/*
+ * A warning about the signer that its user should see at start, or
+ * NULL.  libopendkim up to 2.11.0 (Debian 12's) never frees the
+ * ed25519 key it reads for each signature, about 600 bytes a message;
+ * with an ed25519 section and such a library, this says so.
+ */
+const char *dkim_signer_warning(const struct dkim_signer *s);
+
 /* True when a [dkim] section signs for domain (case-insensitive). */
 bool dkim_signer_has(const struct dkim_signer *s, const char *domain);
 

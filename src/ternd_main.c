@@ -279,6 +279,8 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "DKIM: %s", eb.msg);
 		return EX_CONFIG;
 	}
+	if (dkim_signer_warning(td->dkim) != NULL)
+		log_msg(LOG_WARNING, "DKIM: %s", dkim_signer_warning(td->dkim));
 	/* maildrop first, so nothing is loaded twice. */
 	if ((td->pickup = pickup_new(td, ternd_pickup_queued, td, &eb)) ==
 	    NULL) {

@@ -962,6 +962,28 @@ dkim_test_no_final_newline(void **state)
 	dkim_signer_free(s);
 }
 
+/*
+ * Sanitizer builds: libopendkim 2.11.0 (Debian 12) never frees the
+ * ed25519 key dkim_privkey_load() reads for each signature (fixed
+ * upstream after 2.11.0; ternd warns about it at start).  Not ours to
+ * free: LeakSanitizer is told to skip exactly that, and to unwind
+ * through libcrypto's frames (no frame pointers there) to see it.
+ */
+const char *__asan_default_options(void);
+const char *__lsan_default_suppressions(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0";
+}
+
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:dkim_privkey_load\n";
+}
+
 int
 main(void)
 {
