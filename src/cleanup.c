@@ -292,6 +292,10 @@ cleanup_body(const struct cleanup_input *in, const struct envelope *env,
 	size_t i;
 	int rc, subj;
 
+	/* Nothing to add: the message as it is, without parsing it (the
+	 * path of almost every message). */
+	if (in->cfg->empty_subject_from_body == 0 && !in->complete_headers)
+		return buf_append(data, in->msg, in->msg_len);
 	header_block_init(&hb);
 	buf_init(&added, 0);
 	if (header_parse(in->msg, in->msg_len, &hb, &eb) < 0) {

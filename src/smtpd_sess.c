@@ -224,11 +224,12 @@ static void
 smtpd_sess_tls_done(struct smtpd_sess *s)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	int alg_bits = 0, bits = SSL_get_cipher_bits(ssl, &alg_bits);
 
+	/* Postfix's line: "(secret bits/algorithm bits)". */
 	log_msg(LOG_INFO, "Anonymous TLS connection established from %s: "
 	    "%s with cipher %s (%d/%d bits)", s->client,
-	    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-	    SSL_get_cipher_bits(ssl, NULL), SSL_get_cipher_bits(ssl, NULL));
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl), bits, alg_bits);
 	s->phase = SMTPD_PHASE_SMTP;
 	if (s->starttls)
 		smtpd_proto_tls_started(s->proto);
