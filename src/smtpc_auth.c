@@ -127,29 +127,18 @@ smtpc_auth_b64_encode(const void *in, size_t len, struct buf *out)
 int
 smtpc_auth_b64_decode(const char *in, size_t len, struct buf *out)
 {
-	size_t pad = 0;
-	int n;
+	size_t n;
 
 	while (len > 0 && (*in == ' ' || *in == '\t'))
 		in++, len--;
 	while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t'))
 		len--;
-	/* EVP_DecodeBlock wants whole quanta and counts the padding as
-	 * zero bytes; both are checked and undone here. */
-	if (len % 4 != 0 || len > 4 * SMTPC_AUTH_CRED_MAX)
+	if (len > 4 * SMTPC_AUTH_CRED_MAX ||
+	    buf_reserve(out, len / 4 * 3 + 1) == -1 ||
+	    str_b64_decode(in, len, out->data + out->len,
+	    out->cap - out->len, &n) < 0)
 		return -1;
-	if (len > 0 && in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	if (buf_reserve(out, len / 4 * 3 + 1) == -1)
-		return -1;
-	n = EVP_DecodeBlock((unsigned char *)out->data + out->len,
-	    (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		return -1;
-	out->len += (size_t)n - pad;
-	out->data[out->len] = '\0';
+	out->len += n;
 	return 0;
 }
 

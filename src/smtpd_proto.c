@@ -523,34 +523,6 @@ smtpd_proto_cmd_starttls(struct smtpd_proto *p, char *arg)
 
 /* -------------------------------------------------------------- AUTH */
 
-/* Decode base64 (RFC 4648, padded) into out[0..size). */
-static int
-smtpd_proto_b64(const char *s, char *out, size_t size, size_t *outlen)
-{
-	size_t len = strlen(s), pad = 0, i, n = 0;
-	unsigned acc = 0;
-	int v, bits = 0;
-
-	if (len % 4 != 0)
-		return -1;
-	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++) {
-		if ((v = str_b64val((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (n + 1 >= size)
-				return -1;
-			out[n++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return 0;
-}
-
 /* Hand the credentials to the host, unless they are refused anyway:
  * no user name, control bytes in it. */
 static void
@@ -590,7 +562,8 @@ smtpd_proto_auth_decode(struct smtpd_proto *p, const char *s, size_t *n)
 		*n = 0;
 		return true;
 	}
-	if (smtpd_proto_b64(s, p->sasl->buf, sizeof(p->sasl->buf), n) == 0)
+	if (str_b64_decode(s, strlen(s), p->sasl->buf, sizeof(p->sasl->buf),
+	    n) == 0)
 		return true;
 	smtpd_proto_auth_fail(p, "501 5.5.2 Cannot decode response");
 	return false;

@@ -165,3 +165,31 @@ str_b64val(int c)
 		return c - '0' + 52;
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
+
+int
+str_b64_decode(const char *s, size_t len, char *out, size_t size,
+    size_t *outlen)
+{
+	size_t pad = 0, i, n = 0;
+	unsigned acc = 0;
+	int v, bits = 0;
+
+	if (len % 4 != 0 || size == 0)
+		return -1;
+	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++) {
+		if ((v = str_b64val((unsigned char)s[i])) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n + 1 >= size)
+				return -1;
+			out[n++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}

@@ -32,6 +32,15 @@ int str_hexval(int c);
 /* The value of a base64 digit (RFC 4648 alphabet), or -1. */
 int str_b64val(int c);
 
+/*
+ * Decode the strict base64 of a SASL exchange (RFC 4648: whole 4-byte
+ * quanta, '=' padding only at the end, no white space) from s[0..len)
+ * into out[0..size), NUL-terminated; *outlen gets the decoded length.
+ * Returns 0, or -1 when s is not such base64 or out is too small.
+ */
+int str_b64_decode(const char *s, size_t len, char *out, size_t size,
+    size_t *outlen);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates,
  * or code points past U+10FFFF). */
 bool str_utf8_valid(const char *s, size_t len);
