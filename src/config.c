@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "config_schema.h"
 #include "fileio.h"
@@ -111,26 +112,17 @@ config_valid_hostport(const char *s, int need_port)
 	return *end == '\0' && colon[1] != '\0' && port > 0 && port < 65536;
 }
 
+/* One network, as the listener will read it (cidr.c decides). */
 static int
 config_valid_cidr(const char *s)
 {
-	char host[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	char *end;
-	long bits;
+	struct cidr_list l;
+	struct errbuf eb;
+	int ok;
 
-	if (n == 0 || n >= sizeof(host))
-		return 0;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (!config_valid_ip(host))
-		return 0;
-	if (slash == NULL)
-		return 1;
-	bits = strtol(slash + 1, &end, 10);
-	return *end == '\0' && slash[1] != '\0' && bits >= 0 &&
-	    bits <= (strchr(host, ':') ? 128 : 32);
+	ok = cidr_list_parse(s, &l, &eb) == 0 && l.n == 1;
+	cidr_list_free(&l);
+	return ok;
 }
 
 /* Check each comma-separated item of s with valid(). */
