@@ -11,6 +11,7 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -350,6 +351,9 @@ config_name_taken(const struct config *cfg, enum config_section sec,
 	for (i = 0; sec == CONFIG_SEC_DKIM && i < cfg->ndkims; i++)
 		if (strcasecmp(cfg->dkims[i].domain, name) == 0)
 			return *line = cfg->dkims[i].line, 1;
+	for (i = 0; sec == CONFIG_SEC_TLS && i < cfg->ntls_policies; i++)
+		if (strcasecmp(cfg->tls_policies[i].domain, name) == 0)
+			return *line = cfg->tls_policies[i].line, 1;
 	if (sec == CONFIG_SEC_HTTP && cfg->http != NULL)
 		return *line = cfg->http->line, 1;
 	return 0;
@@ -382,6 +386,12 @@ config_new_section(struct config_parser *p, enum config_section sec,
 		((struct config_dkim *)obj)->domain = str_xdup(name);
 		((struct config_dkim *)obj)->line = p->line;
 		break;
+	case CONFIG_SEC_TLS:
+		obj = config_grow((void **)&cfg->tls_policies,
+		    &cfg->ntls_policies, sizeof(*cfg->tls_policies));
+		((struct config_tls_policy *)obj)->domain = str_xdup(name);
+		((struct config_tls_policy *)obj)->line = p->line;
+		break;
 	default:
 		if ((cfg->http = calloc(1, sizeof(*cfg->http))) == NULL)
 			abort();
@@ -397,7 +407,8 @@ static int
 config_section_kind(const char *kind, enum config_section *sec)
 {
 	static const enum config_section all[] = { CONFIG_SEC_RELAY,
-		CONFIG_SEC_LISTEN, CONFIG_SEC_DKIM, CONFIG_SEC_HTTP };
+		CONFIG_SEC_LISTEN, CONFIG_SEC_DKIM, CONFIG_SEC_TLS,
+		CONFIG_SEC_HTTP };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -425,17 +436,18 @@ config_on_section(struct config_parser *p, char *text)
 	str_trim(name);
 	if (config_section_kind(kind, &sec) < 0)
 		return config_error(p, p->line, "unknown section [%s]; known: "
-		    "[relay NAME], [listen NAME], [dkim DOMAIN], [http]", kind);
+		    "[relay NAME], [listen NAME], [dkim DOMAIN], [tls DOMAIN], "
+		    "[http]", kind);
 	p->sec = sec;
 	if (sec == CONFIG_SEC_HTTP && name[0] != '\0')
 		return config_error(p, p->line, "[http] takes no name");
 	if (sec != CONFIG_SEC_HTTP && (name[0] == '\0' ||
 	    strcspn(name, " \t") != strlen(name)))
 		return config_error(p, p->line, "[%s] needs one name, e.g. "
-		    "[%s %s]", kind, kind, sec == CONFIG_SEC_DKIM ?
-		    "example.org" : "main");
-	if (p->cfg->nrelays + p->cfg->nlistens + p->cfg->ndkims >=
-	    CONFIG_MAX_SECTIONS)
+		    "[%s %s]", kind, kind, sec == CONFIG_SEC_DKIM ||
+		    sec == CONFIG_SEC_TLS ? "example.org" : "main");
+	if (p->cfg->nrelays + p->cfg->nlistens + p->cfg->ndkims +
+	    p->cfg->ntls_policies >= CONFIG_MAX_SECTIONS)
 		return config_error(p, p->line, "too many sections (at most "
 		    "%d)", CONFIG_MAX_SECTIONS);
 	if (config_name_taken(p->cfg, sec, name, &first))
@@ -508,7 +520,8 @@ config_inspect_line(struct config_parser *p, const char *line, size_t n,
 	if (end == NULL || strchr("\n#;", end[1 + strspn(end + 1,
 	    " \t\r")]) == NULL) {
 		config_error(p, p->line, "malformed section header; write "
-		    "[relay NAME], [listen NAME], [dkim DOMAIN] or [http]");
+		    "[relay NAME], [listen NAME], [dkim DOMAIN], [tls DOMAIN] "
+		    "or [http]");
 		p->obj = NULL;
 		return 0;
 	}
@@ -653,6 +666,23 @@ config_finish_dkim(struct config_parser *p, struct config_dkim *d)
 	}
 }
 
+/* A [tls] name is a domain, or ".domain" for its subdomains. */
+static void
+config_finish_tls(struct config_parser *p, struct config_tls_policy *t)
+{
+	const char *d = t->domain + (t->domain[0] == '.');
+	size_t i;
+
+	for (i = 0; d[i] != '\0'; i++)
+		if (!isalnum((unsigned char)d[i]) && strchr("-._", d[i]) == NULL)
+			break;
+	if (d[0] == '\0' || d[i] != '\0' || d[0] == '.' ||
+	    strstr(d, "..") != NULL || i > 253)
+		config_error(p, t->line, "[tls %s]: not a domain name; write "
+		    "[tls example.org], or [tls .example.org] for its "
+		    "subdomains", t->domain);
+}
+
 /* The host's name, and the domain part of it for origin. */
 static void
 config_finish_names(struct config *cfg)
@@ -696,6 +726,8 @@ config_finish(struct config_parser *p)
 		config_finish_listen(p, &cfg->listens[i]);
 	for (i = 0; i < cfg->ndkims; i++)
 		config_finish_dkim(p, &cfg->dkims[i]);
+	for (i = 0; i < cfg->ntls_policies; i++)
+		config_finish_tls(p, &cfg->tls_policies[i]);
 	if (cfg->nrelays > 1)
 		qsort(cfg->relays, cfg->nrelays, sizeof(*cfg->relays),
 		    config_cmp_relay);
@@ -811,15 +843,47 @@ config_free(struct config *cfg)
 		config_free_fields(CONFIG_SEC_DKIM, &cfg->dkims[i]);
 		free(cfg->dkims[i].domain);
 	}
+	for (i = 0; i < cfg->ntls_policies; i++) {
+		config_free_fields(CONFIG_SEC_TLS, &cfg->tls_policies[i]);
+		free(cfg->tls_policies[i].domain);
+	}
 	if (cfg->http != NULL)
 		config_free_fields(CONFIG_SEC_HTTP, cfg->http);
 	config_free_fields(CONFIG_SEC_GLOBAL, cfg);
 	free(cfg->relays);
 	free(cfg->listens);
 	free(cfg->dkims);
+	free(cfg->tls_policies);
 	free(cfg->http);
 	free(cfg->path);
 	free(cfg);
+}
+
+const struct config_tls_policy *
+config_tls_policy(const struct config_tls_policy *v, size_t n,
+    const char *domain)
+{
+	const struct config_tls_policy *best = NULL;
+	size_t i, dlen = strlen(domain), plen, best_len = 0;
+	const char *pd;
+
+	for (i = 0; i < n; i++) {
+		pd = v[i].domain;
+		if (pd[0] != '.') {
+			if (strcasecmp(pd, domain) == 0)
+				return &v[i];
+			continue;
+		}
+		/* ".example.org" covers a.example.org, not example.org; the
+		 * longest (nearest) parent wins. */
+		plen = strlen(pd);
+		if (dlen > plen && strcasecmp(domain + dlen - plen, pd) == 0 &&
+		    plen > best_len) {
+			best = &v[i];
+			best_len = plen;
+		}
+	}
+	return best;
 }
 
 const struct config_relay *

@@ -2,8 +2,8 @@
  * config: tern.conf, loaded once into a read-only struct config.
  *
  * INI syntax (lexed by inih): "key = value" lines, '#' or ';' comment
- * lines, "[relay NAME]", "[listen NAME]", "[dkim DOMAIN]" and "[http]"
- * sections.  Unknown keys and sections, duplicate keys, bad values and
+ * lines, "[relay NAME]", "[listen NAME]", "[dkim DOMAIN]", "[tls DOMAIN]" and
+ * "[http]" sections.  Unknown keys and sections, duplicate keys, bad values and
  * out-of-range numbers are errors that name file:line; every error in
  * the file is reported, not just the first.  Defaults that depend on
  * other keys (tls by port, auth by username, delivery by the presence of
@@ -56,6 +56,14 @@ enum config_listen_auth {
 	CONFIG_LAUTH_REQUIRED,
 };
 enum config_dkim_alg { CONFIG_DKIM_RSA_SHA256, CONFIG_DKIM_ED25519_SHA256 };
+/* TLS for direct (MX) delivery, per destination domain. */
+enum config_tls_level {
+	CONFIG_TLSL_NONE,          /* never STARTTLS */
+	CONFIG_TLSL_OPPORTUNISTIC, /* STARTTLS when offered, unverified */
+	CONFIG_TLSL_ENCRYPT,       /* STARTTLS required, unverified */
+	CONFIG_TLSL_VERIFY,        /* STARTTLS required, certificate verified
+				      for the MX host name */
+};
 
 struct config_relay {
 	char *name;
@@ -112,6 +120,14 @@ struct config_dkim {
 	char *headers;
 };
 
+/* [tls DOMAIN]: DOMAIN, or ".DOMAIN" for every subdomain. */
+struct config_tls_policy {
+	char *domain;
+	unsigned line;
+	int level;     /* enum config_tls_level */
+	char *tls_ca_file;
+};
+
 struct config_http {
 	unsigned line;
 	char *address;
@@ -133,6 +149,7 @@ struct config {
 	uint64_t retry_max;
 	char *dns_servers;
 	uint64_t direct_port;
+	uint64_t direct_max_connections;
 	uint64_t empty_subject_from_body;
 	char *log;
 	int log_format;  /* enum config_log_format */
@@ -143,6 +160,8 @@ struct config {
 	size_t nlistens;
 	struct config_dkim *dkims;
 	size_t ndkims;
+	struct config_tls_policy *tls_policies;
+	size_t ntls_policies;
 	struct config_http *http;    /* NULL without an [http] section */
 };
 
@@ -171,6 +190,12 @@ struct config *config_load(const char *path, bool must_exist,
     config_report_fn report, void *arg, struct errbuf *eb);
 
 void config_free(struct config *cfg);
+
+/* The [tls] section for a recipient domain: the exact domain first,
+ * then ".parent" sections from the nearest parent up; NULL when none
+ * applies (opportunistic TLS). */
+const struct config_tls_policy *config_tls_policy(
+    const struct config_tls_policy *v, size_t n, const char *domain);
 
 /* The relay named name, or NULL. */
 const struct config_relay *config_find_relay(const struct config *cfg,

@@ -18,6 +18,7 @@
 #define R(f) offsetof(struct config_relay, f)
 #define L(f) offsetof(struct config_listen, f)
 #define D(f) offsetof(struct config_dkim, f)
+#define T(f) offsetof(struct config_tls_policy, f)
 #define H(f) offsetof(struct config_http, f)
 
 #define DAY 86400ULL
@@ -57,6 +58,9 @@ const struct config_key config_schema[] = {
 	    "IP[:port], ... used for every lookup [from /etc/resolv.conf]" },
 	{ CONFIG_SEC_GLOBAL, "direct_port", CONFIG_T_UINT, "25", NULL, 1,
 	    65535, G(direct_port), "TCP port for direct (MX) delivery" },
+	{ CONFIG_SEC_GLOBAL, "direct_max_connections", CONFIG_T_UINT, "20",
+	    NULL, 1, 1000, G(direct_max_connections),
+	    "SMTP sessions open to one recipient domain at once (direct)" },
 	{ CONFIG_SEC_GLOBAL, "empty_subject_from_body", CONFIG_T_UINT, "0",
 	    NULL, 0, 998, G(empty_subject_from_body),
 	    "use the first N characters of the body as a missing Subject, "
@@ -162,6 +166,13 @@ const struct config_key config_schema[] = {
 	{ CONFIG_SEC_DKIM, "headers", CONFIG_T_HEADERS, NULL, NULL, 0, 0,
 	    D(headers), "header fields to sign [a standard list]" },
 
+	/* [tls DOMAIN] */
+	{ CONFIG_SEC_TLS, "level", CONFIG_T_ENUM, "verify",
+	    "none|opportunistic|encrypt|verify", 0, 0, T(level),
+	    "TLS for mail to this domain's MX hosts" },
+	{ CONFIG_SEC_TLS, "tls_ca_file", CONFIG_T_PATH, NULL, NULL, 0, 0,
+	    T(tls_ca_file), "trust anchors for level = verify [system store]" },
+
 	/* [http] */
 	{ CONFIG_SEC_HTTP, "address", CONFIG_T_HOSTPORT, "127.0.0.1:8025",
 	    NULL, 0, 0, H(address), "IP:port of the HTTP API" },
@@ -181,6 +192,8 @@ config_schema_section_name(enum config_section sec)
 		return "listen";
 	case CONFIG_SEC_DKIM:
 		return "dkim";
+	case CONFIG_SEC_TLS:
+		return "tls";
 	case CONFIG_SEC_HTTP:
 		return "http";
 	default:

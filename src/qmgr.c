@@ -33,6 +33,7 @@
 #include <openssl/crypto.h>
 
 #include "bounce.h"
+#include "direct.h"
 #include "dns.h"
 #include "fileio.h"
 #include "header.h"
@@ -93,6 +94,15 @@ struct qmgr_conn {
 	LIST_ENTRY(qmgr_conn) link;
 };
 
+/* Direct delivery: one recipient domain's share of a job, the
+ * recipients job->rcpts[first .. first + n). */
+struct qmgr_part {
+	struct qmgr_job *job;
+	struct direct_req *rq;  /* NULL once done */
+	struct smtpc_msg msg;
+	size_t first, n;
+};
+
 struct qmgr_job {
 	struct qmgr *q;
 	char id[QUEUE_ID_LEN + 1];
@@ -112,7 +122,10 @@ struct qmgr_job {
 	char *sender;           /* as sent through this relay */
 	double t_start, t_conn, t_send;  /* for the delays= of the log */
 	char last_error[1024];
+	struct qmgr_part *parts;  /* direct delivery */
+	size_t nparts, parts_left;
 	TAILQ_ENTRY(qmgr_job) link;
+	LIST_ENTRY(qmgr_job) direct_link; /* in q->direct_jobs */
 };
 
 struct qmgr {
@@ -124,6 +137,8 @@ struct qmgr {
 	struct event *save_ev;  /* relay quotas to disk, now and then */
 	unsigned njobs;
 	LIST_HEAD(, qmgr_relays) retired; /* old relays with busy sessions */
+	struct direct *direct;
+	LIST_HEAD(, qmgr_job) direct_jobs; /* jobs with parts in flight */
 	bool stopping;
 };
 
@@ -392,6 +407,7 @@ qmgr_job_free(struct qmgr_job *job)
 	free(job->rcpts);
 	free(job->rcpt_env);
 	free(job->sender);
+	free(job->parts);
 	free(job);
 }
 
@@ -709,42 +725,45 @@ qmgr_defer(struct qmgr_job *job, const char *why, int64_t at)
 	qmgr_job_free(job); /* which lets the next due message in */
 }
 
-/* The stage a recipient's reply came from: its own RCPT refusal, or the
- * transaction's stage for recipients the server had accepted. */
-static enum smtpc_stage
-qmgr_rcpt_stage(const struct smtpc_rcpt *r, const struct smtpc_outcome *out)
-{
-	if (out->stage == SMTPC_STAGE_NONE || out->stage == SMTPC_STAGE_RCPT)
-		return r->reply.code / 100 == 2 ? SMTPC_STAGE_NONE :
-		    SMTPC_STAGE_RCPT;
-	if (out->stage == SMTPC_STAGE_DATA || out->stage == SMTPC_STAGE_DOT)
-		return r->reply.code == out->reply.code &&
-		    strcmp(r->reply.text, out->reply.text) == 0 ? out->stage :
-		    SMTPC_STAGE_RCPT;
-	return out->stage;
-}
-
+/* Record one recipient's fate in the envelope and the log.  dsn: the
+ * server offered DSN, so it reports success itself. */
 static void
-qmgr_reply_text(const struct smtpc_rcpt *r, const struct smtpc_outcome *out,
-    const char *relay, char *text, size_t len)
+qmgr_settle(struct qmgr_job *job, struct envelope_rcpt *r,
+    enum route_action a, const char *status, const char *text,
+    const struct smtpc_reply *reply, const char *relay, bool dsn)
 {
-	if (r->reply.code != 0)
-		snprintf(text, len, "%s said: %d %s%s%s (in reply to %s)",
-		    relay, r->reply.code, r->reply.status,
-		    r->reply.status[0] ? " " : "", r->reply.text,
-		    smtpc_stage_name(qmgr_rcpt_stage(r, out)));
-	else
-		snprintf(text, len, "%s", out->err[0] ? out->err :
-		    "connection failed");
+	char sent[1024];
+
+	qmgr_set_reason(r, status, text);
+	if (a == ROUTE_DELIVERED) {
+		r->state = ENVELOPE_RCPT_SENT;
+		if (reply != NULL)
+			snprintf(sent, sizeof(sent), "%d %s%s%s", reply->code,
+			    reply->status, reply->status[0] ? " " : "",
+			    reply->text);
+		else
+			snprintf(sent, sizeof(sent), "%s", text);
+		/* A server that speaks DSN got NOTIFY and reports success
+		 * itself; "relayed" is only for one that cannot (RFC 3461
+		 * section 5.2.2). */
+		if (dsn)
+			r->notify &= ~(unsigned)ENVELOPE_NOTIFY_SUCCESS;
+		qmgr_log_rcpt(job, r, relay, "sent", sent);
+	} else if (a == ROUTE_BOUNCE) {
+		r->state = ENVELOPE_RCPT_BOUNCED;
+		qmgr_log_rcpt(job, r, relay, "bounced", text);
+	} else {
+		r->state = ENVELOPE_RCPT_DEFERRED;
+		snprintf(job->last_error, sizeof(job->last_error), "%s", text);
+		qmgr_log_rcpt(job, r, relay, "deferred", text);
+	}
 }
 
-/* Apply one transaction's results to the envelope; dsn: the server
- * offered DSN, so it reports success itself. */
+/* Apply one relay transaction's results to the envelope. */
 static void
 qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
     const char *relay, bool dsn)
 {
-	struct envelope_rcpt *r;
 	struct smtpc_rcpt *sr;
 	enum route_action a;
 	char text[1024];
@@ -752,33 +771,14 @@ qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
 
 	for (i = 0; i < job->msg.nrcpts; i++) {
 		sr = &job->rcpts[i];
-		r = &job->env.rcpts[job->rcpt_env[i]];
-		a = route_classify(qmgr_rcpt_stage(sr, out), &sr->reply);
-		qmgr_reply_text(sr, out, relay, text, sizeof(text));
-		qmgr_set_reason(r, sr->reply.status[0] ? sr->reply.status :
+		a = route_classify(route_rcpt_stage(sr, out), &sr->reply);
+		route_reply_text(sr, out, relay, text, sizeof(text));
+		qmgr_settle(job, &job->env.rcpts[job->rcpt_env[i]], a,
+		    sr->reply.status[0] ? sr->reply.status :
 		    sr->reply.code == 0 && out->reply.status[0] ?
 		    out->reply.status : a == ROUTE_DELIVERED ? "2.0.0" :
-		    a == ROUTE_BOUNCE ? "5.0.0" : "4.0.0", text);
-		if (a == ROUTE_DELIVERED) {
-			r->state = ENVELOPE_RCPT_SENT;
-			snprintf(text, sizeof(text), "%d %s%s%s", sr->reply.code,
-			    sr->reply.status, sr->reply.status[0] ? " " : "",
-			    sr->reply.text);
-			/* A server that speaks DSN got NOTIFY and reports
-			 * success itself; "relayed" is only for one that
-			 * cannot (RFC 3461 section 5.2.2). */
-			if (dsn)
-				r->notify &= ~(unsigned)ENVELOPE_NOTIFY_SUCCESS;
-			qmgr_log_rcpt(job, r, relay, "sent", text);
-		} else if (a == ROUTE_BOUNCE) {
-			r->state = ENVELOPE_RCPT_BOUNCED;
-			qmgr_log_rcpt(job, r, relay, "bounced", text);
-		} else {
-			r->state = ENVELOPE_RCPT_DEFERRED;
-			snprintf(job->last_error, sizeof(job->last_error), "%s",
-			    text);
-			qmgr_log_rcpt(job, r, relay, "deferred", text);
-		}
+		    a == ROUTE_BOUNCE ? "5.0.0" : "4.0.0", text, &sr->reply,
+		    relay, dsn);
 	}
 }
 
@@ -1199,12 +1199,12 @@ qmgr_sign(struct qmgr_job *job, const char **head, size_t *head_len)
 	buf_fini(&sig);
 }
 
-/* Fill job->msg for relay r: the pending recipients, the sender and
- * header section the relay must see. */
+/* Fill job->msg for relay rc (NULL: direct delivery): the pending
+ * recipients, the sender and header section the server must see. */
 static int
-qmgr_prepare(struct qmgr_job *job, struct qmgr_relay *r)
+qmgr_prepare(struct qmgr_job *job, const struct config_relay *rc)
 {
-	const struct config_relay *rc = r->rc;
+	const char *from = rc != NULL ? rc->from : NULL;
 	struct smtpc_msg *m = &job->msg;
 	size_t i, n = 0;
 
@@ -1228,7 +1228,7 @@ qmgr_prepare(struct qmgr_job *job, struct qmgr_relay *r)
 	m->rcpts = job->rcpts;
 	m->nrcpts = n;
 	free(job->sender);
-	job->sender = strdup(rc->from != NULL ? rc->from : job->env.sender);
+	job->sender = strdup(from != NULL ? from : job->env.sender);
 	if (job->sender == NULL)
 		return -1;
 	m->sender = job->sender;
@@ -1238,7 +1238,7 @@ qmgr_prepare(struct qmgr_job *job, struct qmgr_relay *r)
 	m->ret = job->env.ret;
 	m->envid = job->env.envid;
 	buf_reset(&job->send_head);
-	if (rc->from != NULL && qmgr_relay_head(job, rc) == 0) {
+	if (from != NULL && qmgr_relay_head(job, rc) == 0) {
 		m->head = job->send_head.data;
 		m->head_len = job->send_head.len;
 	} else {
@@ -1261,7 +1261,7 @@ qmgr_assign(struct qmgr *q, struct qmgr_job *job, struct qmgr_relay *r)
 	struct qmgr_conn *c;
 
 	job->relay = r;
-	if (qmgr_prepare(job, r) < 0) {
+	if (qmgr_prepare(job, r->rc) < 0) {
 		qmgr_defer(job, "out of memory", 0);
 		return;
 	}
@@ -1313,7 +1313,7 @@ qmgr_probe_wait(struct qmgr_job *job, struct qmgr_relay *r)
 
 	if (r->nconns > 0) {
 		job->relay = r;
-		if (qmgr_prepare(job, r) < 0) {
+		if (qmgr_prepare(job, r->rc) < 0) {
 			qmgr_defer(job, "out of memory", 0);
 			return true;
 		}
@@ -1331,6 +1331,130 @@ qmgr_probe_wait(struct qmgr_job *job, struct qmgr_relay *r)
 	return false;
 }
 
+/* ---------------------------------------------------------------- direct */
+
+static void
+qmgr_direct_rcpt(void *arg, size_t i, const struct direct_result *res)
+{
+	struct qmgr_part *p = arg;
+	struct qmgr_job *job = p->job;
+
+	qmgr_settle(job, &job->env.rcpts[job->rcpt_env[p->first + i]],
+	    res->action, res->status, res->text, res->reply, res->relay,
+	    res->dsn);
+}
+
+/* Every domain is done: finish, or defer what is left. */
+static void
+qmgr_direct_end(struct qmgr_job *job)
+{
+	LIST_REMOVE(job, direct_link);
+	if (qmgr_pending(&job->env) == 0)
+		qmgr_finish(job);
+	else
+		qmgr_defer(job, job->last_error[0] ? job->last_error :
+		    "deferred", 0);
+}
+
+static void
+qmgr_direct_done(void *arg)
+{
+	struct qmgr_part *p = arg;
+
+	p->rq = NULL;
+	if (--p->job->parts_left == 0)
+		qmgr_direct_end(p->job);
+}
+
+/* A pending recipient with its envelope index, for sorting. */
+struct qmgr_sort_rcpt {
+	struct smtpc_rcpt r;
+	size_t env;
+};
+
+static int
+qmgr_cmp_domain(const void *a, const void *b)
+{
+	const struct qmgr_sort_rcpt *x = a, *y = b;
+
+	return strcasecmp(direct_domain_of(x->r.addr),
+	    direct_domain_of(y->r.addr));
+}
+
+/* Sort the pending recipients by domain and cut them into parts, one
+ * per domain. */
+static int
+qmgr_direct_parts(struct qmgr_job *job)
+{
+	size_t i, n = job->msg.nrcpts, k = 0;
+	struct qmgr_sort_rcpt *v;
+
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL ||
+	    (job->parts = calloc(n + 1, sizeof(*job->parts))) == NULL) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].r = job->rcpts[i];
+		v[i].env = job->rcpt_env[i];
+	}
+	qsort(v, n, sizeof(*v), qmgr_cmp_domain);
+	for (i = 0; i < n; i++) {
+		job->rcpts[i] = v[i].r;
+		job->rcpt_env[i] = v[i].env;
+		if (i > 0 && qmgr_cmp_domain(&v[i], &v[i - 1]) == 0) {
+			job->parts[k - 1].n++;
+			continue;
+		}
+		job->parts[k].job = job;
+		job->parts[k].first = i;
+		job->parts[k].n = 1;
+		k++;
+	}
+	free(v);
+	job->nparts = k;
+	return 0;
+}
+
+/* delivery = direct: each recipient domain on its own, at once. */
+static void
+qmgr_direct(struct qmgr_job *job)
+{
+	struct qmgr *q = job->q;
+	struct qmgr_part *p;
+	const char *domain;
+	size_t i, k;
+
+	free(job->parts);
+	job->parts = NULL;
+	if (qmgr_prepare(job, NULL) < 0 || qmgr_direct_parts(job) < 0) {
+		qmgr_defer(job, "out of memory", 0);
+		return;
+	}
+	LIST_INSERT_HEAD(&q->direct_jobs, job, direct_link);
+	job->parts_left = job->nparts + 1; /* held until all have started */
+	for (k = 0; k < job->nparts; k++) {
+		p = &job->parts[k];
+		p->msg = job->msg;
+		p->msg.rcpts = &job->rcpts[p->first];
+		p->msg.nrcpts = p->n;
+		domain = direct_domain_of(p->msg.rcpts[0].addr);
+		if (domain[0] != '\0' && (p->rq = direct_deliver(q->direct,
+		    domain, &p->msg, job->id, qmgr_direct_rcpt,
+		    qmgr_direct_done, p)) != NULL)
+			continue;
+		for (i = 0; i < p->n; i++)
+			qmgr_settle(job, &job->env.rcpts[job->rcpt_env[
+			    p->first + i]], domain[0] ? ROUTE_NEXT_HOST :
+			    ROUTE_BOUNCE, domain[0] ? "4.3.0" : "5.1.3",
+			    domain[0] ? "out of memory" : "recipient address "
+			    "has no domain", NULL, "none", false);
+		job->parts_left--;
+	}
+	if (--job->parts_left == 0)
+		qmgr_direct_end(job);
+}
+
 static void
 qmgr_route(struct qmgr_job *job)
 {
@@ -1346,10 +1470,13 @@ qmgr_route(struct qmgr_job *job)
 		qmgr_job_free(job); /* its envelope on disk is unchanged */
 		return;
 	}
-	if (n == 0 || q->td->cfg->delivery == CONFIG_DELIVERY_DIRECT) {
-		qmgr_defer(job, "delivery = direct needs MX delivery, which "
-		    "this version of tern does not have; add a [relay] and set "
-		    "delivery = relay", 0);
+	if (q->td->cfg->delivery == CONFIG_DELIVERY_DIRECT) {
+		qmgr_direct(job);
+		return;
+	}
+	if (n == 0) {
+		qmgr_defer(job, "delivery = relay, and no [relay] is "
+		    "configured", 0);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1557,8 +1684,10 @@ qmgr_new(struct ternd *td, struct errbuf *eb)
 	}
 	q->td = td;
 	LIST_INIT(&q->retired);
+	LIST_INIT(&q->direct_jobs);
 	srand((unsigned)(time(NULL) ^ getpid()));
 	if ((q->relays = qmgr_relays_new(td->cfg, eb)) == NULL ||
+	    (q->direct = direct_new(td->base, td->dns, td->cfg, eb)) == NULL ||
 	    (q->sched = sched_new()) == NULL ||
 	    (q->kick_ev = event_new(td->base, -1, 0, qmgr_on_kick, q)) ==
 	    NULL || (q->timer_ev = evtimer_new(td->base, qmgr_on_kick, q)) ==
@@ -1602,6 +1731,10 @@ qmgr_reload(struct qmgr *q, struct config *old, struct errbuf *eb)
 	qmgr_relays_save(prev);
 	if ((set = qmgr_relays_new(q->td->cfg, eb)) == NULL)
 		return -1;
+	if (direct_reload(q->direct, q->td->cfg, eb) < 0) {
+		qmgr_relays_free(set);
+		return -1;
+	}
 	set->refs = 1;
 	q->relays = set;
 	prev->cfg = old;
@@ -1674,9 +1807,20 @@ void
 qmgr_shutdown(struct qmgr *q)
 {
 	struct qmgr_relays *set, *next;
+	struct qmgr_job *job;
+	size_t i;
 
 	q->stopping = true;
 	qmgr_relays_save(q->relays);
+	/* Direct deliveries in flight: the envelopes on disk still list
+	 * their recipients as pending. */
+	while ((job = LIST_FIRST(&q->direct_jobs)) != NULL) {
+		LIST_REMOVE(job, direct_link);
+		for (i = 0; i < job->nparts; i++)
+			if (job->parts[i].rq != NULL)
+				direct_cancel(job->parts[i].rq);
+		qmgr_job_free(job);
+	}
 	qmgr_shutdown_set(q->relays);
 	/* Retired sets free themselves as their last session closes. */
 	for (set = LIST_FIRST(&q->retired); set != NULL; set = next) {
@@ -1697,6 +1841,7 @@ qmgr_free(struct qmgr *q)
 	if (q->save_ev != NULL)
 		event_free(q->save_ev);
 	sched_free(q->sched);
+	direct_free(q->direct);
 	while (!LIST_EMPTY(&q->retired)) {
 		struct qmgr_relays *set = LIST_FIRST(&q->retired);
 

@@ -13,6 +13,7 @@
  */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "route.h"
@@ -69,6 +70,32 @@ const struct route_rule route_rules[] = {
 	{ SMTPC_STAGE_NONE, 0, NULL, 0, R_NEXT, NULL },
 };
 
+#define R_HOST ROUTE_NEXT_HOST
+
+/*
+ * Direct delivery.  Session trouble is the host's: another MX host of
+ * the domain may be fine (a 5xx greeting too: blocklists differ between
+ * hosts).  A 4xx is tried at the next host as well (RFC 5321 5.1: the
+ * backup MX exists for this), deferred after the last.  Any other 5xx
+ * is the recipient domain's own final word and bounces.
+ */
+const struct route_rule route_direct_rules[] = {
+	{ SMTPC_STAGE_CONNECT, 0, NULL, 0, R_HOST, "cannot connect" },
+	{ SMTPC_STAGE_TLS, 0, NULL, 0, R_HOST, "TLS handshake or "
+	    "certificate failure" },
+	{ SMTPC_STAGE_GREETING, 0, NULL, 0, R_HOST, "refused at greeting" },
+	{ SMTPC_STAGE_EHLO, 0, NULL, 0, R_HOST, "refused EHLO and HELO" },
+	{ SMTPC_STAGE_STARTTLS, 0, NULL, 0, R_HOST, "STARTTLS missing or "
+	    "refused where the TLS policy requires it" },
+	{ SMTPC_STAGE_IO, 0, NULL, 0, R_HOST, "connection lost or timed "
+	    "out" },
+	{ SMTPC_STAGE_NONE, 4, NULL, 0, R_HOST, "temporary failure" },
+	{ SMTPC_STAGE_NONE, 5, NULL, 0, R_BOUNCE, "permanent refusal by "
+	    "the recipient's mail server" },
+	{ SMTPC_STAGE_NONE, 0, NULL, 0, R_HOST, "anything else" },
+	{ SMTPC_STAGE_NONE, 0, NULL, 0, R_HOST, NULL },
+};
+
 static bool
 route_rule_matches(const struct route_rule *r, enum smtpc_stage stage,
     const struct smtpc_reply *reply)
@@ -89,24 +116,50 @@ route_rule_matches(const struct route_rule *r, enum smtpc_stage stage,
 	return strncmp(st, r->status, strlen(r->status)) == 0;
 }
 
-const struct route_rule *
-route_match(enum smtpc_stage stage, const struct smtpc_reply *reply)
+static const struct route_rule *
+route_match_in(const struct route_rule *table, enum smtpc_stage stage,
+    const struct smtpc_reply *reply)
 {
 	const struct route_rule *r;
 
-	for (r = route_rules; r->why != NULL; r++)
+	for (r = table; r->why != NULL; r++)
 		if (route_rule_matches(r, stage, reply))
 			return r;
 	return r - 1;
 }
 
-enum route_action
-route_classify(enum smtpc_stage stage, const struct smtpc_reply *reply)
+static enum route_action
+route_classify_in(const struct route_rule *table, enum smtpc_stage stage,
+    const struct smtpc_reply *reply)
 {
 	if (stage == SMTPC_STAGE_NONE && reply != NULL &&
 	    reply->code / 100 == 2)
 		return ROUTE_DELIVERED;
-	return route_match(stage, reply)->action;
+	return route_match_in(table, stage, reply)->action;
+}
+
+const struct route_rule *
+route_match(enum smtpc_stage stage, const struct smtpc_reply *reply)
+{
+	return route_match_in(route_rules, stage, reply);
+}
+
+enum route_action
+route_classify(enum smtpc_stage stage, const struct smtpc_reply *reply)
+{
+	return route_classify_in(route_rules, stage, reply);
+}
+
+const struct route_rule *
+route_match_direct(enum smtpc_stage stage, const struct smtpc_reply *reply)
+{
+	return route_match_in(route_direct_rules, stage, reply);
+}
+
+enum route_action
+route_classify_direct(enum smtpc_stage stage, const struct smtpc_reply *reply)
+{
+	return route_classify_in(route_direct_rules, stage, reply);
 }
 
 const char *
@@ -117,7 +170,36 @@ route_action_name(enum route_action a)
 		return "delivered";
 	case ROUTE_BOUNCE:
 		return "bounce";
+	case ROUTE_NEXT_HOST:
+		return "next host";
 	default:
 		return "next relay";
 	}
+}
+
+enum smtpc_stage
+route_rcpt_stage(const struct smtpc_rcpt *r, const struct smtpc_outcome *out)
+{
+	if (out->stage == SMTPC_STAGE_NONE || out->stage == SMTPC_STAGE_RCPT)
+		return r->reply.code / 100 == 2 ? SMTPC_STAGE_NONE :
+		    SMTPC_STAGE_RCPT;
+	if (out->stage == SMTPC_STAGE_DATA || out->stage == SMTPC_STAGE_DOT)
+		return r->reply.code == out->reply.code &&
+		    strcmp(r->reply.text, out->reply.text) == 0 ? out->stage :
+		    SMTPC_STAGE_RCPT;
+	return out->stage;
+}
+
+void
+route_reply_text(const struct smtpc_rcpt *r, const struct smtpc_outcome *out,
+    const char *host, char *text, size_t len)
+{
+	if (r->reply.code != 0)
+		snprintf(text, len, "%s said: %d %s%s%s (in reply to %s)",
+		    host, r->reply.code, r->reply.status,
+		    r->reply.status[0] ? " " : "", r->reply.text,
+		    smtpc_stage_name(route_rcpt_stage(r, out)));
+	else
+		snprintf(text, len, "%s", out->err[0] ? out->err :
+		    "connection failed");
 }

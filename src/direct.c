@@ -1,0 +1,974 @@
+/*
+ * direct: delivery to the recipient domains' MX hosts (see direct.h).
+ *
+ * A request's life: MX lookup -> plan (mx.c) -> for each host in turn:
+ * an idle session of the destination to that host, or a new one (the
+ * host's addresses resolved, tried one by one until a session is
+ * ready), or a place in the destination's line when it has its
+ * direct_max_connections -> one transaction for the pending recipients
+ * -> each recipient delivered, bounced, or kept for the next host ->
+ * when no host is left, the kept ones are deferred.
+ *
+ * Ownership: a request is owned by its caller until done or cancelled;
+ * while a DNS answer for it is outstanding (the MX lookup) the answer's
+ * callback frees a cancelled request.  A session (conn) holds a slot of
+ * its destination from the moment its host is resolved until it
+ * closes; a conn waiting for its host's addresses is freed by that
+ * lookup's callback.  Destinations and settings (snapshots of the
+ * config, with their TLS contexts) are reference-counted, so a reload
+ * never pulls them from under a session.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "direct.h"
+#include "log.h"
+#include "mx.h"
+#include "str.h"
+
+#define DIRECT_BUCKETS 256
+#define DIRECT_IDLE_TIMEOUT 30
+
+/* The settings of one config, shared by the requests and sessions made
+ * under it. */
+struct direct_snap {
+	unsigned refs;
+	char *hostname;
+	uint16_t port;
+	unsigned max_conns;
+	SSL_CTX *ctx;                    /* the system trust store */
+	struct config_tls_policy *pol;   /* copies of the [tls] sections */
+	SSL_CTX **pol_ctx;               /* ctx for each, by tls_ca_file */
+	size_t npol;
+};
+
+struct direct_conn;
+struct direct_req;
+
+/* One recipient domain: its sessions and its line. */
+struct direct_dest {
+	struct direct *d;
+	unsigned refs;                   /* requests and sessions */
+	char domain[256];
+	LIST_HEAD(, direct_conn) conns;
+	unsigned nconns;
+	TAILQ_HEAD(, direct_req) waiting;
+	struct direct_dest *next;        /* in the hash chain */
+};
+
+struct direct_conn {
+	struct direct_dest *dest;
+	struct direct_snap *snap;
+	struct smtpc_session *s;
+	struct direct_req *rq;           /* served now; NULL when idle */
+	bool resolving;                  /* a dns_resolve callback is due */
+	bool ready;                      /* may carry a transaction */
+	char host[256];
+	char addr_text[320];             /* host[ip]:port */
+	LIST_ENTRY(direct_conn) link;
+};
+
+struct direct_req {
+	struct direct *d;
+	struct direct_dest *dest;
+	struct direct_snap *snap;
+	int level;                       /* enum config_tls_level */
+	SSL_CTX *ctx;
+	char domain[256];
+	char id[64];
+	const struct smtpc_msg *orig;
+	struct smtpc_msg msg;            /* orig, with the pending rcpts */
+	struct smtpc_rcpt *rcpts;
+	size_t *map;                     /* rcpts[k] is orig->rcpts[map[k]] */
+	size_t nleft;
+	struct mx_plan plan;
+	size_t host_i;
+	struct dns_addr addrs[DNS_ANSWER_MAX];
+	size_t naddrs, addr_i;
+	struct direct_conn *conn;
+	bool pending_cb;                 /* an MX answer or start is due */
+	bool cancelled;
+	bool waiting;
+	char last_status[16];
+	char last_err[1024];
+	char last_relay[320];
+	direct_rcpt_fn rcpt_cb;
+	direct_done_fn done_cb;
+	void *arg;
+	TAILQ_ENTRY(direct_req) link;
+};
+
+struct direct {
+	struct event_base *base;
+	struct dns *dns;
+	struct direct_snap *snap;
+	bool stopping;
+	struct direct_dest *buckets[DIRECT_BUCKETS];
+};
+
+static void direct_try(struct direct_req *rq);
+static void direct_connect(struct direct_conn *c);
+static void direct_conn_close(struct direct_conn *c);
+
+/* ---------------------------------------------------------------- settings */
+
+static void
+direct_snap_unref(struct direct_snap *sn)
+{
+	size_t i;
+
+	if (sn == NULL || --sn->refs > 0)
+		return;
+	for (i = 0; i < sn->npol; i++) {
+		free(sn->pol[i].domain);
+		free(sn->pol[i].tls_ca_file);
+		if (sn->pol_ctx[i] != NULL)
+			SSL_CTX_free(sn->pol_ctx[i]);
+	}
+	free(sn->pol);
+	free(sn->pol_ctx);
+	if (sn->ctx != NULL)
+		SSL_CTX_free(sn->ctx);
+	free(sn->hostname);
+	free(sn);
+}
+
+static int
+direct_snap_policies(struct direct_snap *sn, const struct config *cfg,
+    struct errbuf *eb)
+{
+	const struct config_tls_policy *p;
+	size_t i;
+
+	sn->pol = calloc(cfg->ntls_policies + 1, sizeof(*sn->pol));
+	sn->pol_ctx = calloc(cfg->ntls_policies + 1, sizeof(*sn->pol_ctx));
+	if (sn->pol == NULL || sn->pol_ctx == NULL)
+		return errbuf_set(eb, "out of memory");
+	for (i = 0; i < cfg->ntls_policies; i++, sn->npol++) {
+		p = &cfg->tls_policies[i];
+		sn->pol[i] = *p;
+		sn->pol[i].domain = strdup(p->domain);
+		sn->pol[i].tls_ca_file = p->tls_ca_file != NULL ?
+		    strdup(p->tls_ca_file) : NULL;
+		if (sn->pol[i].domain == NULL || (p->tls_ca_file != NULL &&
+		    sn->pol[i].tls_ca_file == NULL))
+			return errbuf_set(eb, "out of memory");
+		if (p->tls_ca_file != NULL && (sn->pol_ctx[i] =
+		    smtpc_tls_ctx_new(p->tls_ca_file, eb)) == NULL)
+			return errbuf_prefix(eb, "[tls %s]", p->domain);
+	}
+	return 0;
+}
+
+static struct direct_snap *
+direct_snap_new(const struct config *cfg, struct errbuf *eb)
+{
+	struct direct_snap *sn;
+
+	if ((sn = calloc(1, sizeof(*sn))) == NULL) {
+		errbuf_set(eb, "out of memory");
+		return NULL;
+	}
+	sn->refs = 1;
+	sn->port = (uint16_t)cfg->direct_port;
+	sn->max_conns = (unsigned)cfg->direct_max_connections;
+	if ((sn->hostname = strdup(cfg->hostname)) == NULL)
+		errbuf_set(eb, "out of memory");
+	else if ((sn->ctx = smtpc_tls_ctx_new(NULL, eb)) != NULL &&
+	    direct_snap_policies(sn, cfg, eb) == 0)
+		return sn;
+	direct_snap_unref(sn);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- destinations */
+
+static unsigned
+direct_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % DIRECT_BUCKETS;
+}
+
+static struct direct_dest *
+direct_dest_get(struct direct *d, const char *domain)
+{
+	char key[256];
+	struct direct_dest *dest;
+	size_t i;
+	unsigned b;
+
+	for (i = 0; domain[i] != '\0' && i < sizeof(key) - 1; i++)
+		key[i] = (char)tolower((unsigned char)domain[i]);
+	key[i] = '\0';
+	b = direct_hash(key);
+	for (dest = d->buckets[b]; dest != NULL; dest = dest->next)
+		if (strcmp(dest->domain, key) == 0) {
+			dest->refs++;
+			return dest;
+		}
+	if ((dest = calloc(1, sizeof(*dest))) == NULL)
+		return NULL;
+	dest->d = d;
+	dest->refs = 1;
+	memcpy(dest->domain, key, i + 1);
+	LIST_INIT(&dest->conns);
+	TAILQ_INIT(&dest->waiting);
+	dest->next = d->buckets[b];
+	d->buckets[b] = dest;
+	return dest;
+}
+
+static void
+direct_dest_unref(struct direct_dest *dest)
+{
+	struct direct_dest **pp;
+
+	if (--dest->refs > 0)
+		return;
+	pp = &dest->d->buckets[direct_hash(dest->domain)];
+	while (*pp != dest)
+		pp = &(*pp)->next;
+	*pp = dest->next;
+	free(dest);
+}
+
+static struct direct_conn *
+direct_dest_idle(struct direct_dest *dest, const char *host,
+    const struct direct_snap *sn)
+{
+	struct direct_conn *c;
+
+	LIST_FOREACH(c, &dest->conns, link)
+		if (c->ready && c->rq == NULL && c->s != NULL &&
+		    (host == NULL || (c->snap == sn &&
+		    strcasecmp(c->host, host) == 0)))
+			return c;
+	return NULL;
+}
+
+/* A slot or an idle session came free: let the line move.  Each waiter
+ * is looked at once; one that has to wait again stays in line. */
+static void
+direct_dest_wake(struct direct_dest *dest)
+{
+	struct direct *d = dest->d;
+	struct direct_req *rq;
+	size_t n = 0;
+
+	if (d->stopping)
+		return;
+	TAILQ_FOREACH(rq, &dest->waiting, link)
+		n++;
+	dest->refs++;
+	while (n-- > 0 && (rq = TAILQ_FIRST(&dest->waiting)) != NULL) {
+		if (dest->nconns >= d->snap->max_conns &&
+		    direct_dest_idle(dest, NULL, NULL) == NULL)
+			break;
+		TAILQ_REMOVE(&dest->waiting, rq, link);
+		rq->waiting = false;
+		direct_try(rq);
+	}
+	direct_dest_unref(dest);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void
+direct_req_free(struct direct_req *rq)
+{
+	direct_dest_unref(rq->dest);
+	direct_snap_unref(rq->snap);
+	free(rq->rcpts);
+	free(rq->map);
+	free(rq);
+}
+
+static void
+direct_settle(struct direct_req *rq, size_t k, enum route_action a,
+    const char *status, const char *text, const char *relay, bool dsn)
+{
+	struct direct_result res;
+
+	res.reply = relay[0] != '\0' && strcmp(relay, "none") != 0 &&
+	    rq->rcpts[k].reply.code != 0 ? &rq->rcpts[k].reply : NULL;
+	res.action = a;
+	res.status = status;
+	res.text = text;
+	res.relay = relay;
+	res.dsn = dsn;
+	rq->rcpt_cb(rq->arg, rq->map[k], &res);
+}
+
+/* Every recipient is settled: tell the caller, forget the request. */
+static void
+direct_finish(struct direct_req *rq)
+{
+	rq->done_cb(rq->arg);
+	direct_req_free(rq);
+}
+
+/* Settle every pending recipient alike, then finish. */
+static void
+direct_settle_all(struct direct_req *rq, enum route_action a,
+    const char *status, const char *text, const char *relay)
+{
+	size_t k;
+
+	for (k = 0; k < rq->nleft; k++)
+		direct_settle(rq, k, a, status, text, relay, false);
+	rq->nleft = 0;
+	direct_finish(rq);
+}
+
+/* No host is left: the pending recipients wait for the next round. */
+static void
+direct_exhausted(struct direct_req *rq)
+{
+	direct_settle_all(rq, ROUTE_NEXT_HOST, rq->last_status[0] ?
+	    rq->last_status : "4.4.1", rq->last_err[0] ? rq->last_err :
+	    "no MX host could be reached", rq->last_relay[0] ?
+	    rq->last_relay : "none");
+}
+
+static void
+direct_note(struct direct_req *rq, const char *status, const char *err,
+    const char *relay)
+{
+	snprintf(rq->last_status, sizeof(rq->last_status), "%s", status);
+	snprintf(rq->last_err, sizeof(rq->last_err), "%s", err);
+	snprintf(rq->last_relay, sizeof(rq->last_relay), "%s", relay);
+}
+
+/* The status for a session that failed before its transaction. */
+static const char *
+direct_session_status(const struct smtpc_outcome *out)
+{
+	if (out->reply.status[0] != '\0' && out->reply.status[0] == '4')
+		return out->reply.status;
+	switch (out->stage) {
+	case SMTPC_STAGE_TLS:
+		return "4.7.5";
+	case SMTPC_STAGE_STARTTLS:
+		return "4.7.4";
+	case SMTPC_STAGE_GREETING:
+	case SMTPC_STAGE_EHLO:
+		return "4.4.0";
+	case SMTPC_STAGE_IO:
+		return "4.4.2";
+	default:
+		return "4.4.1";
+	}
+}
+
+/* A request's recipients after one transaction (or its failure): the
+ * delivered and bounced ones are settled, the rest go to the next
+ * host. */
+static void
+direct_results(struct direct_req *rq, const struct direct_conn *c,
+    const struct smtpc_outcome *out, bool dsn)
+{
+	struct smtpc_rcpt *r;
+	enum route_action a;
+	char text[1024];
+	const char *st;
+	size_t k, kept = 0;
+
+	for (k = 0; k < rq->nleft; k++) {
+		r = &rq->rcpts[k];
+		a = route_classify_direct(route_rcpt_stage(r, out), &r->reply);
+		route_reply_text(r, out, c->addr_text, text, sizeof(text));
+		st = r->reply.status[0] ? r->reply.status : r->reply.code == 0 ?
+		    direct_session_status(out) : a == ROUTE_DELIVERED ?
+		    "2.0.0" : a == ROUTE_BOUNCE ? "5.0.0" : "4.0.0";
+		if (a == ROUTE_DELIVERED || a == ROUTE_BOUNCE) {
+			direct_settle(rq, k, a, st, text, c->addr_text,
+			    dsn && a == ROUTE_DELIVERED);
+			continue;
+		}
+		direct_note(rq, st, text, r->reply.code ? c->addr_text : "");
+		rq->rcpts[kept] = *r;
+		rq->map[kept++] = rq->map[k];
+	}
+	rq->nleft = kept;
+	if (kept == 0) {
+		direct_finish(rq);
+		return;
+	}
+	if (rq->host_i + 1 < rq->plan.n)
+		log_msg(LOG_INFO, "%s: %s: %s; trying the next MX host of %s",
+		    rq->id, c->addr_text, rq->last_err, rq->domain);
+	rq->host_i++;
+	direct_try(rq);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static bool
+direct_offers_dsn(const struct smtpc_session *s)
+{
+	const char *p;
+
+	for (p = smtpc_capabilities(s); p != NULL && *p != '\0';
+	    p = strchr(p, '\n')) {
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (strncasecmp(p, "DSN", 3) == 0 && strchr(" \r\n", p[3]))
+			return true;
+	}
+	return false;
+}
+
+/* Start rq's transaction on the ready session c. */
+static void
+direct_send(struct direct_conn *c, struct direct_req *rq)
+{
+	size_t k;
+
+	c->rq = rq;
+	rq->conn = c;
+	rq->msg = *rq->orig;
+	rq->msg.rcpts = rq->rcpts;
+	rq->msg.nrcpts = rq->nleft;
+	for (k = 0; k < rq->nleft; k++)
+		memset(&rq->rcpts[k].reply, 0, sizeof(rq->rcpts[k].reply));
+	if (smtpc_send(c->s, &rq->msg) == 0)
+		return;
+	/* Not ready after all: retire the session, try again. */
+	c->rq = NULL;
+	rq->conn = NULL;
+	c->ready = false;
+	smtpc_quit(c->s);
+	direct_try(rq);
+}
+
+/* c is ready and has nothing to do: the destination's line may use it,
+ * else it idles until smtpc's idle timeout closes it. */
+static void
+direct_conn_idle(struct direct_conn *c)
+{
+	if (c->dest->d->stopping || c->snap != c->dest->d->snap) {
+		c->ready = false;
+		smtpc_quit(c->s);
+		return;
+	}
+	direct_dest_wake(c->dest);
+}
+
+/* The session of c failed before it was ready: the next address of
+ * the host, else the next host. */
+static void
+direct_setup_failed(struct direct_conn *c, const struct smtpc_outcome *out)
+{
+	struct direct_req *rq = c->rq;
+	char err[1024];
+
+	if (out->reply.code != 0)
+		snprintf(err, sizeof(err), "%s said: %d %s%s%s (in reply to "
+		    "%s)", c->addr_text, out->reply.code, out->reply.status,
+		    out->reply.status[0] ? " " : "", out->reply.text,
+		    smtpc_stage_name(out->stage));
+	else if (strstr(out->err, c->addr_text) != NULL)
+		snprintf(err, sizeof(err), "%s", out->err);
+	else
+		snprintf(err, sizeof(err), "%s: %.600s", c->addr_text,
+		    out->err[0] ? out->err : "connection failed");
+	direct_note(rq, direct_session_status(out), err, "");
+	log_msg(LOG_INFO, "%s: %s", rq->id, err);
+	if (c->s != NULL) {
+		smtpc_free(c->s);
+		c->s = NULL;
+	}
+	if (++rq->addr_i < rq->naddrs) {
+		direct_connect(c);
+		return;
+	}
+	c->rq = NULL;
+	rq->conn = NULL;
+	direct_conn_close(c);
+	rq->host_i++;
+	direct_try(rq);
+}
+
+static void
+direct_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
+    const struct smtpc_outcome *out, void *arg)
+{
+	struct direct_conn *c = arg;
+	struct direct_req *rq = c->rq;
+
+	(void)s;
+	switch (ev) {
+	case SMTPC_EV_READY:
+		c->ready = true;
+		if (rq != NULL)
+			direct_send(c, rq);
+		else
+			direct_conn_idle(c);
+		break;
+	case SMTPC_EV_SENT:
+		c->rq = NULL;
+		if (rq != NULL) {
+			rq->conn = NULL;
+			direct_results(rq, c, out, direct_offers_dsn(c->s));
+		}
+		direct_conn_idle(c);
+		break;
+	case SMTPC_EV_FAILED:
+		if (rq != NULL && !c->ready) {
+			direct_setup_failed(c, out);
+			break;
+		}
+		c->rq = NULL;
+		c->ready = false;
+		if (rq != NULL) {
+			rq->conn = NULL;
+			direct_results(rq, c, out, false);
+		}
+		direct_conn_close(c);
+		break;
+	case SMTPC_EV_CLOSED:
+		direct_conn_close(c);
+		break;
+	}
+}
+
+static void
+direct_connect(struct direct_conn *c)
+{
+	struct direct_req *rq = c->rq;
+	const struct dns_addr *a = &rq->addrs[rq->addr_i];
+	struct smtpc_config sc;
+	struct smtpc_outcome out;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (a->sa.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)&a->sa)->sin6_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)&a->sa)->sin_addr, ip, sizeof(ip));
+	snprintf(c->addr_text, sizeof(c->addr_text), "%s[%s]:%u", c->host, ip,
+	    (unsigned)c->snap->port);
+	memset(&sc, 0, sizeof(sc));
+	sc.host = c->host;
+	memcpy(&sc.addr, &a->sa, sizeof(sc.addr));
+	sc.addrlen = a->len;
+	sc.tls = rq->level == CONFIG_TLSL_NONE ? SMTPC_TLS_NONE :
+	    rq->level == CONFIG_TLSL_OPPORTUNISTIC ? SMTPC_TLS_OPPORTUNISTIC :
+	    SMTPC_TLS_STARTTLS;
+	sc.tls_verify = rq->level == CONFIG_TLSL_VERIFY;
+	sc.ssl_ctx = rq->ctx;
+	sc.auth = SMTPC_AUTH_NONE;
+	sc.helo_name = c->snap->hostname;
+	sc.idle_timeout = DIRECT_IDLE_TIMEOUT;
+	if ((c->s = smtpc_new(c->dest->d->base, &sc, direct_on_smtpc, c)) ==
+	    NULL) {
+		memset(&out, 0, sizeof(out));
+		out.stage = SMTPC_STAGE_CONNECT;
+		snprintf(out.err, sizeof(out.err), "out of memory");
+		direct_setup_failed(c, &out);
+	}
+}
+
+static void
+direct_on_addrs(enum dns_status st, const char *err,
+    const struct dns_addr *addrs, size_t n, void *arg)
+{
+	struct direct_conn *c = arg;
+	struct direct_req *rq = c->rq;
+	char text[1024];
+
+	c->resolving = false;
+	if (rq == NULL) {
+		direct_conn_close(c);
+		return;
+	}
+	if (st == DNS_OK && n > 0) {
+		rq->naddrs = n < DNS_ANSWER_MAX ? n : DNS_ANSWER_MAX;
+		memcpy(rq->addrs, addrs, rq->naddrs * sizeof(*addrs));
+		rq->naddrs = mx_order_addrs(rq->addrs, rq->naddrs);
+		rq->addr_i = 0;
+		direct_connect(c);
+		return;
+	}
+	snprintf(text, sizeof(text), "MX host %s of %s: %s", c->host,
+	    rq->domain, st == DNS_NXDOMAIN || st == DNS_NODATA ?
+	    "has no address (A/AAAA)" : err != NULL ? err : "lookup failed");
+	direct_note(rq, st == DNS_TEMPFAIL ? "4.4.3" : "4.4.4", text, "");
+	log_msg(LOG_INFO, "%s: %s", rq->id, text);
+	c->rq = NULL;
+	rq->conn = NULL;
+	direct_conn_close(c);
+	if (st == DNS_ECANCELLED)
+		direct_exhausted(rq);
+	else {
+		rq->host_i++;
+		direct_try(rq);
+	}
+}
+
+/* A new session of rq's destination to its current host.  Returns -1
+ * when the host's name cannot even be looked up (the caller moves on). */
+static int
+direct_conn_new(struct direct_req *rq, const char *host)
+{
+	struct direct_conn *c;
+	struct errbuf eb;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		direct_note(rq, "4.3.0", "out of memory", "");
+		return -1;
+	}
+	c->dest = rq->dest;
+	c->dest->refs++;
+	c->snap = rq->snap;
+	c->snap->refs++;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	LIST_INSERT_HEAD(&c->dest->conns, c, link);
+	c->dest->nconns++;
+	c->rq = rq;
+	rq->conn = c;
+	c->resolving = true;
+	errbuf_clear(&eb);
+	if (dns_resolve(rq->d->dns, host, rq->snap->port, direct_on_addrs, c,
+	    &eb) == 0)
+		return 0;
+	c->resolving = false;
+	c->rq = NULL;
+	rq->conn = NULL;
+	direct_note(rq, "4.4.4", eb.msg, "");
+	direct_conn_close(c);
+	return -1;
+}
+
+/* Go on with rq at its current host: an idle session to it, a new one,
+ * or the destination's line. */
+static void
+direct_try(struct direct_req *rq)
+{
+	struct direct_dest *dest = rq->dest;
+	struct direct_conn *c;
+	const char *host;
+
+	for (;;) {
+		if (rq->host_i >= rq->plan.n) {
+			direct_exhausted(rq);
+			return;
+		}
+		host = rq->plan.v[rq->host_i].name;
+		if ((c = direct_dest_idle(dest, host, rq->snap)) != NULL) {
+			direct_send(c, rq);
+			return;
+		}
+		if (dest->nconns >= rq->d->snap->max_conns) {
+			/* An idle session to another host holds a slot
+			 * this request needs. */
+			if ((c = direct_dest_idle(dest, NULL, NULL)) != NULL) {
+				c->ready = false;
+				smtpc_quit(c->s);
+			}
+			TAILQ_INSERT_TAIL(&dest->waiting, rq, link);
+			rq->waiting = true;
+			return;
+		}
+		if (direct_conn_new(rq, host) == 0)
+			return;
+		rq->host_i++;
+	}
+}
+
+static void
+direct_conn_close(struct direct_conn *c)
+{
+	struct direct_dest *dest = c->dest;
+
+	if (c->resolving) {
+		/* The lookup's callback closes it. */
+		c->rq = NULL;
+		return;
+	}
+	LIST_REMOVE(c, link);
+	dest->nconns--;
+	if (c->s != NULL)
+		smtpc_free(c->s);
+	direct_snap_unref(c->snap);
+	free(c);
+	direct_dest_wake(dest);
+	direct_dest_unref(dest);
+}
+
+/* ---------------------------------------------------------------- planning */
+
+static unsigned
+direct_rand(unsigned n, void *arg)
+{
+	(void)arg;
+	return (unsigned)rand() % n;
+}
+
+static void
+direct_on_mx(enum dns_status st, const char *err, const struct dns_mx *mx,
+    size_t n, void *arg)
+{
+	struct direct_req *rq = arg;
+	char text[1024];
+	struct errbuf eb;
+
+	rq->pending_cb = false;
+	if (rq->cancelled) {
+		direct_req_free(rq);
+		return;
+	}
+	switch (st) {
+	case DNS_NXDOMAIN:
+		snprintf(text, sizeof(text), "recipient domain %s does not "
+		    "exist (DNS: NXDOMAIN)", rq->domain);
+		direct_settle_all(rq, ROUTE_BOUNCE, "5.1.2", text, "none");
+		return;
+	case DNS_OK:
+	case DNS_NODATA:
+		break;
+	default:
+		direct_settle_all(rq, ROUTE_NEXT_HOST, "4.4.3", err != NULL ?
+		    err : "DNS lookup failed", "none");
+		return;
+	}
+	errbuf_clear(&eb);
+	if (mx_plan(mx, st == DNS_OK ? n : 0, rq->domain, rq->snap->hostname,
+	    direct_rand, NULL, &rq->plan, &eb) < 0) {
+		snprintf(text, sizeof(text), "MX records of %s: %.700s", rq->domain,
+		    eb.msg);
+		direct_settle_all(rq, ROUTE_NEXT_HOST, "4.4.3", text, "none");
+	} else if (rq->plan.kind == MX_NULL) {
+		snprintf(text, sizeof(text), "recipient domain %s accepts no "
+		    "mail (null MX, RFC 7505)", rq->domain);
+		direct_settle_all(rq, ROUTE_BOUNCE, "5.1.10", text, "none");
+	} else if (rq->plan.kind == MX_SELF) {
+		snprintf(text, sizeof(text), "mail for %s loops back to myself "
+		    "(%s is its best MX host)", rq->domain, rq->snap->hostname);
+		direct_settle_all(rq, ROUTE_NEXT_HOST, "4.4.6", text, "none");
+	} else {
+		rq->host_i = 0;
+		direct_try(rq);
+	}
+}
+
+/* An address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]"): the one
+ * host, no MX lookup (RFC 5321 5.1).  Runs from the loop. */
+static void
+direct_on_literal(evutil_socket_t fd, short what, void *arg)
+{
+	struct direct_req *rq = arg;
+	const char *lit = rq->domain + 1;
+	size_t len;
+
+	(void)fd;
+	(void)what;
+	rq->pending_cb = false;
+	if (rq->cancelled) {
+		direct_req_free(rq);
+		return;
+	}
+	if (strncasecmp(lit, "IPv6:", 5) == 0)
+		lit += 5;
+	len = strcspn(lit, "]");
+	memset(&rq->plan, 0, sizeof(rq->plan));
+	rq->plan.kind = MX_HOSTS;
+	rq->plan.n = 1;
+	rq->plan.v[0].implicit = true;
+	snprintf(rq->plan.v[0].name, sizeof(rq->plan.v[0].name), "%.*s",
+	    (int)len, lit);
+	direct_try(rq);
+}
+
+/* ---------------------------------------------------------------- interface */
+
+static void
+direct_start_failed(evutil_socket_t fd, short what, void *arg)
+{
+	struct direct_req *rq = arg;
+
+	(void)fd;
+	(void)what;
+	rq->pending_cb = false;
+	if (rq->cancelled) {
+		direct_req_free(rq);
+		return;
+	}
+	direct_settle_all(rq, ROUTE_BOUNCE, "5.1.2", rq->last_err, "none");
+}
+
+static struct direct_req *
+direct_req_new(struct direct *d, const char *domain,
+    const struct smtpc_msg *msg, const char *id)
+{
+	const struct config_tls_policy *p;
+	struct direct_req *rq;
+	size_t k;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->rcpts = calloc(msg->nrcpts + 1, sizeof(*rq->rcpts));
+	rq->map = calloc(msg->nrcpts + 1, sizeof(*rq->map));
+	if (rq->rcpts == NULL || rq->map == NULL ||
+	    (rq->dest = direct_dest_get(d, domain)) == NULL) {
+		free(rq->rcpts);
+		free(rq->map);
+		free(rq);
+		return NULL;
+	}
+	rq->d = d;
+	rq->snap = d->snap;
+	rq->snap->refs++;
+	snprintf(rq->domain, sizeof(rq->domain), "%s", domain);
+	snprintf(rq->id, sizeof(rq->id), "%s", id);
+	rq->orig = msg;
+	for (k = 0; k < msg->nrcpts; k++) {
+		rq->rcpts[k] = msg->rcpts[k];
+		rq->map[k] = k;
+	}
+	rq->nleft = msg->nrcpts;
+	p = config_tls_policy(rq->snap->pol, rq->snap->npol, domain);
+	rq->level = p != NULL ? p->level : CONFIG_TLSL_OPPORTUNISTIC;
+	rq->ctx = p != NULL && rq->snap->pol_ctx[p - rq->snap->pol] != NULL ?
+	    rq->snap->pol_ctx[p - rq->snap->pol] : rq->snap->ctx;
+	return rq;
+}
+
+struct direct_req *
+direct_deliver(struct direct *d, const char *domain,
+    const struct smtpc_msg *msg, const char *id, direct_rcpt_fn rcpt,
+    direct_done_fn done, void *arg)
+{
+	static const struct timeval now = { 0, 0 };
+	struct direct_req *rq;
+	struct errbuf eb;
+	int rc;
+
+	if ((rq = direct_req_new(d, domain, msg, id)) == NULL)
+		return NULL;
+	rq->rcpt_cb = rcpt;
+	rq->done_cb = done;
+	rq->arg = arg;
+	rq->pending_cb = true;
+	errbuf_clear(&eb);
+	if (domain[0] == '[')
+		rc = event_base_once(d->base, -1, EV_TIMEOUT,
+		    direct_on_literal, rq, &now);
+	else if ((rc = dns_mx(d->dns, domain, direct_on_mx, rq, &eb)) < 0) {
+		snprintf(rq->last_err, sizeof(rq->last_err), "recipient "
+		    "domain %s is not a valid domain name: %.600s", domain,
+		    eb.msg);
+		rc = event_base_once(d->base, -1, EV_TIMEOUT,
+		    direct_start_failed, rq, &now);
+	}
+	if (rc < 0) {
+		direct_req_free(rq);
+		return NULL;
+	}
+	return rq;
+}
+
+void
+direct_cancel(struct direct_req *rq)
+{
+	struct direct_conn *c = rq->conn;
+
+	rq->cancelled = true;
+	if (rq->waiting) {
+		TAILQ_REMOVE(&rq->dest->waiting, rq, link);
+		rq->waiting = false;
+	}
+	if (c != NULL) {
+		c->rq = NULL;
+		rq->conn = NULL;
+		c->ready = false;
+		direct_conn_close(c);
+	}
+	if (!rq->pending_cb)
+		direct_req_free(rq);
+}
+
+const char *
+direct_domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+struct direct *
+direct_new(struct event_base *base, struct dns *dns, const struct config *cfg,
+    struct errbuf *eb)
+{
+	struct direct *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		errbuf_set(eb, "out of memory");
+		return NULL;
+	}
+	d->base = base;
+	d->dns = dns;
+	if ((d->snap = direct_snap_new(cfg, eb)) == NULL) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int
+direct_reload(struct direct *d, const struct config *cfg, struct errbuf *eb)
+{
+	struct direct_snap *sn;
+	struct direct_dest *dest;
+	struct direct_conn *c;
+	size_t b;
+
+	if ((sn = direct_snap_new(cfg, eb)) == NULL)
+		return -1;
+	direct_snap_unref(d->snap);
+	d->snap = sn;
+	/* Idle sessions carry the old TLS settings: let them go. */
+	for (b = 0; b < DIRECT_BUCKETS; b++)
+		for (dest = d->buckets[b]; dest != NULL; dest = dest->next)
+			LIST_FOREACH(c, &dest->conns, link)
+				if (c->ready && c->rq == NULL && c->s != NULL) {
+					c->ready = false;
+					smtpc_quit(c->s);
+				}
+	return 0;
+}
+
+void
+direct_free(struct direct *d)
+{
+	struct direct_dest *dest;
+	size_t b;
+
+	if (d == NULL)
+		return;
+	d->stopping = true;
+	for (b = 0; b < DIRECT_BUCKETS; b++)
+		while ((dest = d->buckets[b]) != NULL &&
+		    !LIST_EMPTY(&dest->conns)) {
+			/* Closing the last session frees the destination. */
+			LIST_FIRST(&dest->conns)->resolving = false;
+			direct_conn_close(LIST_FIRST(&dest->conns));
+		}
+	direct_snap_unref(d->snap);
+	free(d);
+}
