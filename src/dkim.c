@@ -55,6 +55,7 @@ struct dkim_key {
 };
 
 struct dkim_signer {
+	unsigned refs;       /* touched on the loop thread only */
 	struct dkim_key *keys;
 	size_t nkeys;
 	bool ed25519;        /* a section signs with ed25519 */
@@ -450,6 +451,7 @@ dkim_signer_new(const struct config *cfg, struct errbuf *eb)
 		errbuf_set(eb, "out of memory");
 		return NULL;
 	}
+	s->refs = 1;
 	for (i = 0; i < cfg->ndkims; i++) {
 		s->nkeys++;
 		if (dkim_key_init(&s->keys[i], cfg, &cfg->dkims[i], eb) < 0) {
@@ -467,12 +469,19 @@ dkim_signer_free(struct dkim_signer *s)
 {
 	size_t i;
 
-	if (s == NULL)
+	if (s == NULL || --s->refs > 0)
 		return;
 	for (i = 0; i < s->nkeys; i++)
 		dkim_key_fini(&s->keys[i]);
 	free(s->keys);
 	free(s);
+}
+
+struct dkim_signer *
+dkim_signer_ref(struct dkim_signer *s)
+{
+	s->refs++;
+	return s;
 }
 
 static const struct dkim_key *

@@ -38,6 +38,13 @@ struct dkim_signer;
  * file and what is wrong with it. */
 struct dkim_signer *dkim_signer_new(const struct config *cfg,
     struct errbuf *eb);
+
+/* Signers are reference-counted, so that a signature being made on a
+ * worker thread survives a reload: dkim_signer_ref takes a reference
+ * (returns s), dkim_signer_free drops one and frees with the last.  The
+ * count is not atomic: call both on one thread (the event loop).
+ * dkim_sign_message itself may run on any thread, on several at once. */
+struct dkim_signer *dkim_signer_ref(struct dkim_signer *s);
 void dkim_signer_free(struct dkim_signer *s);
 
 /*

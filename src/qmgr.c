@@ -1132,21 +1132,22 @@ qmgr_relay_head(struct qmgr_job *job, const struct config_relay *rc)
 	return rc_;
 }
 
-/* The message as it leaves (head, then the body from the data file),
- * for signing.  Returns 0 or -1. */
+/* The message as it leaves (head, then the body from fd), for
+ * signing.  Touches nothing shared: it runs on a worker.  Returns 0 or
+ * -1. */
 static int
-qmgr_whole(struct qmgr_job *job, const char *head, size_t head_len,
-    struct buf *out)
+qmgr_whole(int fd, uint64_t body_off, uint64_t body_len, const char *head,
+    size_t head_len, struct buf *out)
 {
-	uint64_t left = job->data_len - job->body_off;
-	off_t off = (off_t)job->body_off;
+	uint64_t left = body_len;
+	off_t off = (off_t)body_off;
 	ssize_t n;
 
 	if (buf_reserve(out, head_len + (size_t)left) < 0 ||
 	    buf_append(out, head, head_len) < 0)
 		return -1;
 	while (left > 0) {
-		n = pread(job->data_fd, out->data + out->len, (size_t)left, off);
+		n = pread(fd, out->data + out->len, (size_t)left, off);
 		if (n <= 0)
 			return -1;
 		out->len += (size_t)n;
@@ -1159,44 +1160,158 @@ qmgr_whole(struct qmgr_job *job, const char *head, size_t head_len,
 
 /*
  * DKIM: when a [dkim] section signs for the From domain of the message
- * as it leaves (after a relay's from rewrite), put the signature before
- * its header section.  A failure to sign is logged and the message goes
- * unsigned: a signature helps delivery, its absence does not stop it.
+ * as it leaves (after a relay's from rewrite), the signature goes
+ * before its header section.  Signing costs a millisecond or more of
+ * CPU (RSA), so it runs on the td->fsq_sign workers and the job waits,
+ * in no queue, until qmgr_sign_done takes it on.  A failure to sign is
+ * logged and the message goes unsigned: a signature helps delivery, its
+ * absence does not stop it.
  */
-static void
-qmgr_sign(struct qmgr_job *job, const char **head, size_t *head_len)
-{
-	const struct dkim_signer *ds = job->q->td->dkim;
-	char domain[256];
-	struct buf whole, sig;
-	struct errbuf eb;
-	int rc;
 
-	if (ds == NULL || dkim_from_domain(*head, *head_len, domain,
-	    sizeof(domain)) < 0 || !dkim_signer_has(ds, domain))
-		return;
+/* What to do with a job once it is signed. */
+enum qmgr_next {
+	QMGR_NEXT_ASSIGN,   /* a session of task->relay */
+	QMGR_NEXT_WAIT,     /* task->relay's line, behind its probe */
+	QMGR_NEXT_DIRECT,   /* the recipient domains' MX hosts */
+};
+
+struct qmgr_sign_task {
+	struct qmgr_job *job;
+	struct dkim_signer *ds;    /* a reference */
+	struct qmgr_relay *relay;  /* its set referenced; NULL: direct */
+	enum qmgr_next next;
+	char domain[256];
+	/* The worker's: */
+	const char *head;
+	size_t head_len;
+	int fd;
+	uint64_t body_off, body_len;
+	struct buf sig;
+	int rc;
+	struct errbuf eb;
+};
+
+static void qmgr_assign_ready(struct qmgr_job *job, struct qmgr_relay *r);
+static void qmgr_direct_dispatch(struct qmgr_job *job);
+
+static void
+qmgr_sign_work(void *arg)
+{
+	struct qmgr_sign_task *t = arg;
+	struct buf whole;
+
 	buf_init(&whole, 0);
-	buf_init(&sig, 0);
-	errbuf_clear(&eb);
-	if (qmgr_whole(job, *head, *head_len, &whole) < 0)
-		rc = errbuf_set(&eb, "cannot read the message");
+	if (qmgr_whole(t->fd, t->body_off, t->body_len, t->head, t->head_len,
+	    &whole) < 0)
+		t->rc = errbuf_set(&t->eb, "cannot read the message");
 	else
-		rc = dkim_sign_message(ds, domain, whole.data, whole.len,
-		    &sig, &eb);
-	if (rc == 0 && buf_append(&sig, *head, *head_len) < 0)
-		rc = errbuf_set(&eb, "out of memory");
-	if (rc == 0) {
-		/* The signed head becomes the head this relay sees. */
-		buf_fini(&job->send_head);
-		job->send_head = sig;
-		buf_init(&sig, 0);
-		*head = job->send_head.data;
-		*head_len = job->send_head.len;
-	} else if (rc < 0)
-		log_msg(LOG_WARNING, "%s: not signed with DKIM for %s: %s",
-		    job->id, domain, eb.msg);
+		t->rc = dkim_sign_message(t->ds, t->domain, whole.data,
+		    whole.len, &t->sig, &t->eb);
+	if (t->rc == 0 && buf_append(&t->sig, t->head, t->head_len) < 0)
+		t->rc = errbuf_set(&t->eb, "out of memory");
 	buf_fini(&whole);
-	buf_fini(&sig);
+}
+
+/* The job goes on as the task said, unless ternd is stopping or its
+ * relay was replaced by a reload meanwhile. */
+static void
+qmgr_sign_next(struct qmgr_job *job, struct qmgr_relay *r,
+    enum qmgr_next next)
+{
+	if (job->q->stopping) {
+		qmgr_job_free(job); /* its envelope on disk is unchanged */
+		return;
+	}
+	if (r != NULL && r->set->retired) {
+		job->relay = NULL;
+		job->skip_mask = 0;
+		qmgr_route(job);
+		return;
+	}
+	switch (next) {
+	case QMGR_NEXT_ASSIGN:
+		qmgr_assign_ready(job, r);
+		break;
+	case QMGR_NEXT_WAIT:
+		if (r->nconns == 0) {
+			/* The probe ended meanwhile: route again. */
+			job->relay = NULL;
+			qmgr_route(job);
+		} else
+			TAILQ_INSERT_TAIL(&r->waiting, job, link);
+		break;
+	case QMGR_NEXT_DIRECT:
+		qmgr_direct_dispatch(job);
+		break;
+	}
+}
+
+static void
+qmgr_sign_done(void *arg)
+{
+	struct qmgr_sign_task *t = arg;
+	struct qmgr_job *job = t->job;
+	struct qmgr_relays *set = t->relay != NULL ? t->relay->set : NULL;
+
+	if (t->rc == 0) {
+		/* The signed head becomes the head the server sees. */
+		buf_fini(&job->send_head);
+		job->send_head = t->sig;
+		buf_init(&t->sig, 0);
+		job->msg.head = job->send_head.data;
+		job->msg.head_len = job->send_head.len;
+		job->msg.size = job->msg.head_len + job->msg.body_len;
+	} else if (t->rc < 0)
+		log_msg(LOG_WARNING, "%s: not signed with DKIM for %s: %s",
+		    job->id, t->domain, t->eb.msg);
+	dkim_signer_free(t->ds);
+	buf_fini(&t->sig);
+	/* The task's reference keeps the relay set through this. */
+	qmgr_sign_next(job, t->relay, t->next);
+	if (set != NULL)
+		qmgr_relays_unref(set);
+	free(t);
+}
+
+/* Start signing job->msg when a [dkim] section wants it.  Returns true
+ * when the job now belongs to the signing task (qmgr_sign_done goes on
+ * with it); false when it needs no signature, or signing could not be
+ * started (then it goes unsigned, at once). */
+static bool
+qmgr_sign(struct qmgr_job *job, struct qmgr_relay *r, enum qmgr_next next)
+{
+	struct ternd *td = job->q->td;
+	struct qmgr_sign_task *t;
+
+	if (td->dkim == NULL || td->fsq_sign == NULL ||
+	    (t = calloc(1, sizeof(*t))) == NULL)
+		return false;
+	if (dkim_from_domain(job->msg.head, job->msg.head_len, t->domain,
+	    sizeof(t->domain)) < 0 || !dkim_signer_has(td->dkim, t->domain)) {
+		free(t);
+		return false;
+	}
+	t->job = job;
+	t->ds = dkim_signer_ref(td->dkim);
+	t->relay = r;
+	t->next = next;
+	t->head = job->msg.head;
+	t->head_len = job->msg.head_len;
+	t->fd = job->data_fd;
+	t->body_off = job->body_off;
+	t->body_len = job->data_len - job->body_off;
+	buf_init(&t->sig, 0);
+	errbuf_clear(&t->eb);
+	if (fsq_submit(td->fsq_sign, qmgr_sign_work, qmgr_sign_done, t) < 0) {
+		dkim_signer_free(t->ds);
+		free(t);
+		log_msg(LOG_WARNING, "%s: not signed with DKIM: out of memory",
+		    job->id);
+		return false;
+	}
+	if (r != NULL)
+		r->set->refs++;
+	return true;
 }
 
 /* Fill job->msg for relay rc (NULL: direct delivery): the pending
@@ -1245,7 +1360,6 @@ qmgr_prepare(struct qmgr_job *job, const struct config_relay *rc)
 		m->head = job->head.data;
 		m->head_len = job->head.len;
 	}
-	qmgr_sign(job, &m->head, &m->head_len);
 	m->body_fd = job->data_fd;
 	m->body_off = (off_t)job->body_off;
 	m->body_len = job->data_len - job->body_off;
@@ -1253,18 +1367,26 @@ qmgr_prepare(struct qmgr_job *job, const struct config_relay *rc)
 	return 0;
 }
 
-/* Hand the job to a session of relay r: an idle one, a new one, or the
- * relay's waiting line. */
+/* Hand the job to relay r, once prepared and signed. */
 static void
-qmgr_assign(struct qmgr *q, struct qmgr_job *job, struct qmgr_relay *r)
+qmgr_assign(struct qmgr_job *job, struct qmgr_relay *r)
 {
-	struct qmgr_conn *c;
-
 	job->relay = r;
 	if (qmgr_prepare(job, r->rc) < 0) {
 		qmgr_defer(job, "out of memory", 0);
 		return;
 	}
+	if (!qmgr_sign(job, r, QMGR_NEXT_ASSIGN))
+		qmgr_assign_ready(job, r);
+}
+
+/* The job is prepared (and signed): an idle session of r, a new one,
+ * or r's line. */
+static void
+qmgr_assign_ready(struct qmgr_job *job, struct qmgr_relay *r)
+{
+	struct qmgr_conn *c;
+
 	LIST_FOREACH(c, &r->conns, link)
 		if (c->ready && c->job == NULL) {
 			job->t_conn = qmgr_now_f();
@@ -1272,7 +1394,7 @@ qmgr_assign(struct qmgr *q, struct qmgr_job *job, struct qmgr_relay *r)
 			return;
 		}
 	if (r->nconns < r->rc->max_connections)
-		qmgr_conn_new(q, r, job);
+		qmgr_conn_new(job->q, r, job);
 	else
 		TAILQ_INSERT_TAIL(&r->waiting, job, link);
 }
@@ -1318,7 +1440,8 @@ qmgr_probe_wait(struct qmgr_job *job, struct qmgr_relay *r)
 			return true;
 		}
 		relay_state_count(r->state, now);
-		TAILQ_INSERT_TAIL(&r->waiting, job, link);
+		if (!qmgr_sign(job, r, QMGR_NEXT_WAIT))
+			TAILQ_INSERT_TAIL(&r->waiting, job, link);
 		return true;
 	}
 	if (r->last_probe != 0 && now < next) {
@@ -1420,17 +1543,26 @@ qmgr_direct_parts(struct qmgr_job *job)
 static void
 qmgr_direct(struct qmgr_job *job)
 {
-	struct qmgr *q = job->q;
-	struct qmgr_part *p;
-	const char *domain;
-	size_t i, k;
-
 	free(job->parts);
 	job->parts = NULL;
 	if (qmgr_prepare(job, NULL) < 0 || qmgr_direct_parts(job) < 0) {
 		qmgr_defer(job, "out of memory", 0);
 		return;
 	}
+	/* Signed once, whatever the number of domains. */
+	if (!qmgr_sign(job, NULL, QMGR_NEXT_DIRECT))
+		qmgr_direct_dispatch(job);
+}
+
+/* The job is prepared (and signed): hand each domain's part over. */
+static void
+qmgr_direct_dispatch(struct qmgr_job *job)
+{
+	struct qmgr *q = job->q;
+	struct qmgr_part *p;
+	const char *domain;
+	size_t i, k;
+
 	LIST_INSERT_HEAD(&q->direct_jobs, job, direct_link);
 	job->parts_left = job->nparts + 1; /* held until all have started */
 	for (k = 0; k < job->nparts; k++) {
@@ -1494,7 +1626,7 @@ qmgr_route(struct qmgr_job *job)
 		/* Count against the quota now, not when the relay answers:
 		 * messages assigned together must not all pass the check. */
 		relay_state_count(set->v[pick].state, qmgr_now());
-		qmgr_assign(q, job, &set->v[pick]);
+		qmgr_assign(job, &set->v[pick]);
 		return;
 	}
 	if ((job->skip_mask & ((n >= 64 ? 0 : 1ULL << n) - 1)) ==
@@ -1811,6 +1943,9 @@ qmgr_shutdown(struct qmgr *q)
 	size_t i;
 
 	q->stopping = true;
+	/* Signatures in the making: their jobs are freed as they finish. */
+	if (q->td->fsq_sign != NULL)
+		fsq_flush(q->td->fsq_sign);
 	qmgr_relays_save(q->relays);
 	/* Direct deliveries in flight: the envelopes on disk still list
 	 * their recipients as pending. */

@@ -33,6 +33,8 @@ struct ternd {
 	struct dkim_signer *dkim; /* the [dkim] keys; NULL without any */
 	struct fsq *fsq_remove;   /* ...and one for removals, so a slow
 				     unlink never delays a 250 */
+	struct fsq *fsq_sign;     /* DKIM signatures: CPU work that would
+				     stall every session on the loop */
 	bool foreground;
 	bool stopping;
 };

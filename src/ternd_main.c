@@ -270,7 +270,8 @@ ternd_start(struct ternd_main *m)
 	/* Two for commits: creating files is most of a commit's time, and
 	 * two batches in flight keep both cores busy. */
 	if ((td->fsq = fsq_new(td->base, 2, &eb)) == NULL ||
-	    (td->fsq_remove = fsq_new(td->base, 1, &eb)) == NULL) {
+	    (td->fsq_remove = fsq_new(td->base, 1, &eb)) == NULL ||
+	    (td->fsq_sign = fsq_new(td->base, 2, &eb)) == NULL) {
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
 	}
@@ -334,6 +335,7 @@ ternd_cleanup(struct ternd_main *m)
 	 * loop goes. */
 	fsq_free(m->td.fsq);
 	fsq_free(m->td.fsq_remove);
+	fsq_free(m->td.fsq_sign);
 	aliases_free(m->td.aliases);
 	dkim_signer_free(m->td.dkim);
 	if (m->sig_hup)
