@@ -8,7 +8,8 @@
  * domains; it reads /etc/resolv.conf once, in dns_new.  Addresses come
  * from ares_getaddrinfo (A and AAAA, with TTLs), MX records from
  * ares_query and ares_parse_mx_reply, whose TTL we read from the answer
- * ourselves (dns_answer_ttl).
+ * ourselves (dns_answer_ttl), TXT records from ares_query and
+ * ares_parse_txt_reply_ext, each record's strings joined (dns_txt_take).
  *
  * Every request is a struct dns_req on one of two lists: "pending" while
  * c-ares holds it, "ready" when its answer (an IP literal, a cache hit,
@@ -46,7 +47,7 @@
 #define DNS_LABEL_MAX 63
 #define DNS_CACHE_BUCKETS 16384 /* a power of two above DNS_CACHE_MAX */
 
-enum dns_kind { DNS_KIND_ADDR, DNS_KIND_MX };
+enum dns_kind { DNS_KIND_ADDR, DNS_KIND_MX, DNS_KIND_TXT };
 
 struct dns_sock {
 	ares_socket_t fd;
@@ -62,13 +63,15 @@ struct dns_req {
 	uint16_t port;
 	dns_addr_fn addr_cb;
 	dns_mx_fn mx_cb;
+	dns_txt_fn txt_cb;
 	void *arg;
 	int starting;  /* inside ares_getaddrinfo/ares_query */
 	int cancelled; /* caller told; c-ares still holds the request */
 	enum dns_status st;
 	char err[ERRBUF_SIZE];
-	void *items; /* struct dns_addr[] or struct dns_mx[] */
+	void *items; /* struct dns_addr[], dns_mx[] or dns_txt[] + text */
 	size_t n;
+	size_t size; /* bytes of items */
 };
 
 struct dns_cache_ent {
@@ -79,6 +82,7 @@ struct dns_cache_ent {
 	uint64_t expires_ms; /* CLOCK_MONOTONIC */
 	void *items;
 	size_t n;
+	size_t size; /* bytes of items */
 };
 
 TAILQ_HEAD(dns_req_list, dns_req);
@@ -104,6 +108,7 @@ struct dns {
 };
 
 static void dns_destroy(struct dns *d);
+static const char *dns_kind_what(enum dns_kind kind);
 
 const char *
 dns_status_name(enum dns_status st)
@@ -387,11 +392,22 @@ dns_cache_hash(enum dns_kind kind, const char *name)
 	return h & (DNS_CACHE_BUCKETS - 1);
 }
 
-static size_t
-dns_item_size(enum dns_kind kind)
+/*
+ * A TXT answer is one block: the struct dns_txt array, then each
+ * record's text with its NUL, in order.  The text pointers are set
+ * again on every copy of the block (the cache keeps one).
+ */
+static void
+dns_txt_link(void *items, size_t n)
 {
-	return kind == DNS_KIND_ADDR ? sizeof(struct dns_addr) :
-				       sizeof(struct dns_mx);
+	struct dns_txt *txt = items;
+	char *p = (char *)(txt + n);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		txt[i].text = p;
+		p += txt[i].len + 1;
+	}
 }
 
 static void
@@ -432,7 +448,7 @@ static void
 dns_cache_put(struct dns *d, const struct dns_req *req, long ttl)
 {
 	struct dns_cache_ent *e;
-	size_t size = req->n * dns_item_size(req->kind);
+	size_t size = req->size;
 
 	if (ttl < DNS_CACHE_TTL_MIN)
 		ttl = DNS_CACHE_TTL_MIN;
@@ -450,6 +466,7 @@ dns_cache_put(struct dns *d, const struct dns_req *req, long ttl)
 	}
 	memcpy(e->items, req->items, size);
 	e->n = req->n;
+	e->size = size;
 	e->kind = req->kind;
 	str_lcpy(e->name, req->name, sizeof(e->name));
 	e->expires_ms = dns_now_ms() + (uint64_t)ttl * 1000;
@@ -468,11 +485,14 @@ dns_cache_answer(struct dns *d, struct dns_req *req)
 
 	if ((e = dns_cache_find(d, req->kind, req->name)) == NULL)
 		return 0;
-	size = e->n * dns_item_size(e->kind);
+	size = e->size;
 	if ((req->items = malloc(size)) == NULL)
 		return 0;
 	memcpy(req->items, e->items, size);
 	req->n = e->n;
+	req->size = size;
+	if (req->kind == DNS_KIND_TXT)
+		dns_txt_link(req->items, req->n);
 	if (req->kind == DNS_KIND_ADDR)
 		for (i = 0; i < req->n; i++)
 			dns_addr_set_port((struct dns_addr *)req->items + i,
@@ -647,8 +667,10 @@ dns_req_call(struct dns_req *req)
 
 	if (req->kind == DNS_KIND_ADDR)
 		req->addr_cb(req->st, err, n ? req->items : NULL, n, req->arg);
-	else
+	else if (req->kind == DNS_KIND_MX)
 		req->mx_cb(req->st, err, n ? req->items : NULL, n, req->arg);
+	else
+		req->txt_cb(req->st, err, n ? req->items : NULL, n, req->arg);
 }
 
 static void
@@ -699,8 +721,7 @@ dns_req_cancel(struct dns_req *req)
 	req->items = NULL;
 	req->n = 0;
 	snprintf(req->err, sizeof(req->err), "DNS %s of %s cancelled: the "
-	    "resolver was shut down", req->kind == DNS_KIND_MX ? "MX lookup" :
-	    "lookup", req->name);
+	    "resolver was shut down", dns_kind_what(req->kind), req->name);
 }
 
 /*
@@ -727,6 +748,22 @@ dns_cancel_all(struct dns *d)
 }
 
 /* ---------------------------------------------------------------- errors */
+
+/* The lookup, as error messages name it. */
+static const char *
+dns_kind_what(enum dns_kind kind)
+{
+	return kind == DNS_KIND_MX ? "MX lookup" : kind == DNS_KIND_TXT ?
+	    "TXT lookup" : "lookup";
+}
+
+/* What NODATA means for this kind of lookup. */
+static const char *
+dns_kind_nodata(enum dns_kind kind)
+{
+	return kind == DNS_KIND_MX ? "no MX records" : kind == DNS_KIND_TXT ?
+	    "no TXT records" : "no IPv6 or IPv4 address";
+}
 
 static enum dns_status
 dns_status_of(int status)
@@ -779,8 +816,7 @@ dns_reason(const struct dns_req *req, int status, char *buf, size_t len)
 			return;
 		}
 	if (status == ARES_ENODATA)
-		snprintf(buf, len, "%s (NODATA)", req->kind == DNS_KIND_MX ?
-		    "no MX records" : "no IPv6 or IPv4 address");
+		snprintf(buf, len, "%s (NODATA)", dns_kind_nodata(req->kind));
 	else if (status == ARES_ECONNREFUSED && d->nservers == 1)
 		snprintf(buf, len, "could not reach %s (connection refused)",
 		    d->servers);
@@ -800,7 +836,7 @@ dns_req_fail(struct dns_req *req, int status)
 	dns_reason(req, status, why, sizeof(why));
 	req->st = dns_status_of(status);
 	snprintf(req->err, sizeof(req->err), "DNS %s of %s failed: %s",
-	    req->kind == DNS_KIND_MX ? "MX lookup" : "lookup", req->name, why);
+	    dns_kind_what(req->kind), req->name, why);
 }
 
 /* ---------------------------------------------------------------- addresses */
@@ -846,6 +882,7 @@ dns_addr_take(struct dns_req *req, const struct ares_addrinfo *res)
 		a->len = ai->ai_addrlen;
 		dns_addr_set_port(a, req->port);
 	}
+	req->size = req->n * sizeof(*a);
 	return req->n ? ARES_SUCCESS : ARES_ENODATA;
 }
 
@@ -974,6 +1011,7 @@ dns_mx_take(struct dns_req *req, const unsigned char *abuf, int alen)
 	dns_mx_sort(req->items, req->n);
 	if (req->n > DNS_ANSWER_MAX)
 		req->n = DNS_ANSWER_MAX;
+	req->size = req->n * sizeof(*mx);
 	return req->n ? ARES_SUCCESS : ARES_ENODATA;
 }
 
@@ -993,6 +1031,119 @@ dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	if (status == ARES_SUCCESS) {
 		req->st = DNS_OK;
 		if ((ttl = dns_answer_ttl(abuf, alen, ns_t_mx)) < 0)
+			ttl = DNS_MX_TTL_DEFAULT;
+		dns_cache_put(req->d, req, ttl);
+	} else
+		dns_req_fail(req, status);
+	dns_req_done(req);
+}
+
+/* ---------------------------------------------------------------- TXT */
+
+/*
+ * The records of list (a record starts at each record_start), at most
+ * DNS_ANSWER_MAX of them, each with its length capped at
+ * DNS_TXT_MAX - 1: *n records of *text bytes, NULs included.
+ */
+static void
+dns_txt_measure(const struct ares_txt_ext *list, size_t *n, size_t *text)
+{
+	const struct ares_txt_ext *t;
+	size_t len = 0;
+
+	*n = *text = 0;
+	for (t = list; t != NULL; t = t->next) {
+		if (t->record_start || t == list) {
+			if (*n == DNS_ANSWER_MAX)
+				break;
+			if (*n > 0)
+				*text += len + 1;
+			(*n)++;
+			len = 0;
+		}
+		len += t->length;
+		if (len > DNS_TXT_MAX - 1)
+			len = DNS_TXT_MAX - 1;
+	}
+	if (*n > 0)
+		*text += len + 1;
+}
+
+/*
+ * Copy the records of list into the zeroed block of req (see
+ * dns_txt_link), so every text already ends with its NUL.
+ */
+static void
+dns_txt_fill(struct dns_req *req, const struct ares_txt_ext *list)
+{
+	const struct ares_txt_ext *t;
+	struct dns_txt *txt = req->items;
+	char *p = (char *)(txt + req->n);
+	size_t i = 0, take;
+
+	for (t = list; t != NULL; t = t->next) {
+		if (t->record_start && t != list) {
+			p += txt[i].len + 1;
+			if (++i == req->n)
+				break;
+		}
+		take = t->length;
+		if (take > DNS_TXT_MAX - 1 - txt[i].len) {
+			take = DNS_TXT_MAX - 1 - txt[i].len;
+			txt[i].truncated = 1;
+		}
+		memcpy(p + txt[i].len, t->txt, take);
+		txt[i].len += take;
+	}
+}
+
+/*
+ * The TXT records of the answer into req, each record's strings joined
+ * without spaces (RFC 7208 3.3, RFC 6376 3.6.2.2).
+ */
+static int
+dns_txt_take(struct dns_req *req, const unsigned char *abuf, int alen)
+{
+	struct ares_txt_ext *list;
+	size_t n, text;
+	int status;
+
+	if ((status = ares_parse_txt_reply_ext(abuf, alen, &list)) !=
+	    ARES_SUCCESS)
+		return status;
+	dns_txt_measure(list, &n, &text);
+	if (n == 0) {
+		ares_free_data(list);
+		return ARES_ENODATA;
+	}
+	req->size = n * sizeof(struct dns_txt) + text;
+	if ((req->items = calloc(1, req->size)) == NULL) {
+		ares_free_data(list);
+		return ARES_ENOMEM;
+	}
+	req->n = n;
+	dns_txt_fill(req, list);
+	ares_free_data(list);
+	dns_txt_link(req->items, req->n);
+	return ARES_SUCCESS;
+}
+
+static void
+dns_on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_req *req = arg;
+	long ttl;
+
+	(void)timeouts;
+	if (req->cancelled) {
+		dns_req_free(req);
+		return;
+	}
+	if (status == ARES_SUCCESS)
+		status = dns_txt_take(req, abuf, alen);
+	if (status == ARES_SUCCESS) {
+		req->st = DNS_OK;
+		if ((ttl = dns_answer_ttl(abuf, alen, ns_t_txt)) < 0)
 			ttl = DNS_MX_TTL_DEFAULT;
 		dns_cache_put(req->d, req, ttl);
 	} else
@@ -1021,6 +1172,9 @@ dns_req_start(struct dns *d, struct dns_req *req)
 	if (req->kind == DNS_KIND_MX) {
 		ares_query(d->channel, req->name, ns_c_in, ns_t_mx, dns_on_mx,
 		    req);
+	} else if (req->kind == DNS_KIND_TXT) {
+		ares_query(d->channel, req->name, ns_c_in, ns_t_txt,
+		    dns_on_txt, req);
 	} else {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
@@ -1079,6 +1233,23 @@ dns_mx(struct dns *d, const char *domain, dns_mx_fn cb, void *arg,
 		return -1;
 	req->mx_cb = cb;
 	if (dns_name_norm(domain, req->name, eb) == -1) {
+		dns_req_free(req);
+		return -1;
+	}
+	dns_req_start(d, req);
+	return 0;
+}
+
+int
+dns_txt(struct dns *d, const char *name, dns_txt_fn cb, void *arg,
+    struct errbuf *eb)
+{
+	struct dns_req *req;
+
+	if ((req = dns_req_new(d, DNS_KIND_TXT, arg, eb)) == NULL)
+		return -1;
+	req->txt_cb = cb;
+	if (dns_name_norm(name, req->name, eb) == -1) {
 		dns_req_free(req);
 		return -1;
 	}

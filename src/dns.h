@@ -1,12 +1,13 @@
 /*
- * dns: asynchronous address and MX lookups on the daemon's event loop.
+ * dns: asynchronous address, MX and TXT lookups on the daemon's event
+ * loop.
  *
  * A struct dns is a c-ares channel driven by a libevent event base: the
  * channel's sockets are watched with events on that base and one timer
  * follows ares_timeout().  Nothing here blocks (apart from reading
  * /etc/resolv.conf once in dns_new) or starts a thread.  Every result,
  * even an immediate one, is delivered from the event loop through the
- * caller's callback, never from inside dns_resolve or dns_mx.
+ * caller's callback, never from inside dns_resolve, dns_mx or dns_txt.
  *
  * Only DNS is asked: /etc/hosts is not read and no search domains are
  * appended, because a mail host's name is always fully qualified.
@@ -32,8 +33,10 @@ struct dns;
 #define DNS_CACHE_MAX 10000
 #define DNS_CACHE_TTL_MIN 1
 #define DNS_CACHE_TTL_MAX 86400
-/* MX answers without a usable TTL (never from a sane server). */
+/* MX and TXT answers without a usable TTL (never from a sane server). */
 #define DNS_MX_TTL_DEFAULT 300
+/* Bytes kept of one TXT record (its strings joined), NUL included. */
+#define DNS_TXT_MAX 4096
 
 enum dns_status {
 	DNS_OK,
@@ -67,6 +70,23 @@ struct dns_mx {
 /* The answer to dns_mx, like dns_addr_fn. */
 typedef void (*dns_mx_fn)(enum dns_status st, const char *err,
     const struct dns_mx *mx, size_t n, void *arg);
+
+/*
+ * One TXT record: its character-strings joined without spaces, as SPF
+ * (RFC 7208 3.3), DKIM (RFC 6376 3.6.2.2) and DMARC read them.  text
+ * ends with a NUL but may hold NUL bytes of its own (len counts the
+ * record's bytes); truncated says the record was longer than
+ * DNS_TXT_MAX - 1 bytes and only that many were kept.
+ */
+struct dns_txt {
+	const char *text;
+	size_t len;
+	int truncated;
+};
+
+/* The answer to dns_txt, like dns_addr_fn. */
+typedef void (*dns_txt_fn)(enum dns_status st, const char *err,
+    const struct dns_txt *txt, size_t n, void *arg);
 
 /*
  * A resolver on base.  servers is the config's dns_servers, a
@@ -112,6 +132,17 @@ int dns_resolve(struct dns *d, const char *host, uint16_t port,
  * on a bad name, as for dns_resolve.
  */
 int dns_mx(struct dns *d, const char *domain, dns_mx_fn cb, void *arg,
+    struct errbuf *eb);
+
+/*
+ * Look up the TXT records of name ("example.org",
+ * "sel._domainkey.example.org", "_dmarc.example.org") and call cb with
+ * them in the server's order, at most DNS_ANSWER_MAX.  DNS_NODATA means
+ * the name exists without TXT records.  Errors read "DNS TXT lookup of
+ * NAME failed: ...".  Returns 0, or -1 with eb set on a bad name, as
+ * for dns_resolve.
+ */
+int dns_txt(struct dns *d, const char *name, dns_txt_fn cb, void *arg,
     struct errbuf *eb);
 
 /* "OK", "NXDOMAIN", "NODATA", "TEMPFAIL" or "ECANCELLED". */

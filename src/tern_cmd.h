@@ -22,4 +22,10 @@ int tern_cmd_check(const struct config *cfg, int argc, char **argv);
  * [--out FILE] [--force]: write a DKIM key, print its DNS record. */
 int tern_cmd_dkim(const struct config *cfg, int argc, char **argv);
 
+/* tern dns DOMAIN [--selector S]: check the MX, SPF, DKIM and DMARC
+ * records of a sending domain and advise.  Returns 0 without errors,
+ * 1 when an error was found, EX_TEMPFAIL when a lookup failed (and no
+ * error was found), EX_USAGE, EX_CONFIG or EX_OSERR. */
+int tern_cmd_dns(const struct config *cfg, int argc, char **argv);
+
 #endif

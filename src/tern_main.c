@@ -32,6 +32,11 @@ static const struct tern_command tern_commands[] = {
 	    "       [--out FILE] [--force]\n"
 	    "                      write a DKIM private key, print the DNS "
 	    "TXT record" },
+	{ "dns", tern_cmd_dns,
+	    "dns DOMAIN [--selector S]\n"
+	    "                      check the MX, SPF, DKIM and DMARC records "
+	    "of a sending\n"
+	    "                      domain, with advice" },
 	{ NULL, NULL, NULL },
 };
 

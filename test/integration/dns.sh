@@ -1,5 +1,6 @@
 #!/bin/bash
-# dns: the c-ares resolver module (src/dns.c) through test/unit/dns_probe,
+# dns: the c-ares resolver module (src/dns.c) through test/unit/dns_probe
+# (addresses, MX and TXT records),
 # against Debian's dnsmasq on 127.0.0.1 and, for the answers dnsmasq
 # cannot be made to give (SERVFAIL, silence, MX records in a chosen
 # order), a small python3 stub server.  Only loopback; every wait is
@@ -18,6 +19,8 @@ SANDBOX=$top_builddir/test/sandbox/dns
 rm -rf -- "$SANDBOX"
 mkdir -p "$SANDBOX" || bail_out "cannot create $SANDBOX"
 RUN_TIMEOUT=40
+TXT_LONG=$(printf 'k%.0s' $(seq 1 600))
+TXT_HUGE=$(printf 'z%.0s' $(seq 1 5000))
 
 # ---------------------------------------------------------------- servers
 
@@ -37,6 +40,10 @@ dnsmasq_start()
 			--host-record=short.test,127.0.0.6,1 \
 			--mx-host=example.test,mx2.test,20 \
 			--mx-host=example.test,mx1.test,10 \
+			--txt-record=txt.test,"v=spf1 ","a mx"," -all" \
+			--txt-record=txt.test,second \
+			--txt-record=long.test,"$TXT_LONG" \
+			--txt-record=huge.test,"$TXT_HUGE" \
 			>"$DNSMASQ_LOG" 2>&1 &
 		pid=$!
 		for _ in $(seq 1 50); do
@@ -254,6 +261,37 @@ if [ -n "$MXSTUB" ]; then
 else
 	skip "MX order" "$NOPY"; skip "null MX" "$NOPY"
 fi
+
+# ---------------------------------------------------------------- TXT
+
+run "$PROBE" --servers "$S" --txt txt.test
+is "$RC/$(sorted_out)" $'0/txt 16 v=spf1 a mx -all\ntxt 6 second' \
+	"TXT: each record's strings joined without spaces, records apart"
+run "$PROBE" --servers "$S" --txt long.test
+is "$RC/$OUT" "0/txt 600 $TXT_LONG" \
+	"a 600-byte TXT record (three strings, a TCP answer) comes whole"
+run "$PROBE" --servers "$S" --txt huge.test
+is "$RC/$OUT" "0/txt 4095 ${TXT_HUGE:0:4095} (truncated)" \
+	"a 5000-byte record is cut at DNS_TXT_MAX - 1 bytes and says so"
+run "$PROBE" --servers "$S" --txt relay.test
+is "$RC/$OUT" "1/status NODATA DNS TXT lookup of relay.test failed: no TXT records (NODATA)" \
+	"TXT of a name without TXT records: NODATA"
+run "$PROBE" --servers "$S" --txt nothere.test
+is "$RC/$OUT" "1/status NXDOMAIN DNS TXT lookup of nothere.test failed: no such domain (NXDOMAIN)" \
+	"TXT of an unknown name: NXDOMAIN"
+run "$PROBE" --servers "$S" --twice --txt txt.test
+is "$RC/$(tail -n 1 "$SANDBOX/stdout")/$(grep -c '^txt 16 v=spf1 a mx -all$' "$SANDBOX/stdout")" \
+	"0/cached/2" "TXT answers are cached, and the cached copy reads the same"
+if [ -n "$SERVFAIL" ]; then
+	run "$PROBE" --servers "$SERVFAIL" --txt txt.test
+	is "$RC/$OUT" "1/status TEMPFAIL DNS TXT lookup of txt.test failed: SERVFAIL from $SERVFAIL" \
+		"SERVFAIL for a TXT lookup"
+else
+	skip "SERVFAIL TXT" "$NOPY"
+fi
+run "$PROBE" --servers "$S" --txt "a b"
+like "$RC/$OUT" "^2/refused bad domain name \"a b\": ' ' is not allowed" \
+	"dns_txt checks names too"
 
 # ---------------------------------------------------------------- cache
 

@@ -2,10 +2,12 @@
  * dns_probe: drive the dns module from the command line, for
  * test/integration/dns.sh.
  *
- *   dns_probe [--servers LIST] [--mx] [--twice] [--wait MS] [--cancel]
+ *   dns_probe [--servers LIST] [--mx | --txt] [--twice] [--wait MS] [--cancel]
  *             [--free-in-callback] [--repeat N] NAME [PORT]
  *
- * Prints one line per answer: "addr 127.0.0.5 25", "mx 10 mx1.test", or
+ * Prints one line per answer: "addr 127.0.0.5 25", "mx 10 mx1.test",
+ * "txt 11 v=spf1 -all" (its length, then the text with bytes outside
+ * printable ASCII as \xNN, and " (truncated)" when dns.c cut it), or
  * "status NXDOMAIN <error>" for anything but DNS_OK.  --twice asks again
  * once the first answer is in (from inside its callback, or MS
  * milliseconds later with --wait) and prints "cached" when the cache
@@ -39,7 +41,7 @@ struct dns_probe {
 	struct dns *d;
 	const char *name;
 	uint16_t port;
-	int mx, twice, cancel, free_in_cb, repeat;
+	int mx, txt, twice, cancel, free_in_cb, repeat;
 	long wait_ms;
 	int starting;    /* inside dns_resolve/dns_mx */
 	int freeing;     /* dns_free was called */
@@ -75,7 +77,7 @@ dns_probe_answered(struct dns_probe *p, enum dns_status st, const char *err,
 	struct timeval tv;
 
 	if (p->starting)
-		dns_probe_broken(p, "callback ran inside dns_resolve/dns_mx");
+		dns_probe_broken(p, "callback ran inside a lookup function");
 	if (p->freed)
 		dns_probe_broken(p, "callback ran after dns_free");
 	if (--p->outstanding < 0)
@@ -146,6 +148,29 @@ dns_probe_on_mx(enum dns_status st, const char *err, const struct dns_mx *mx,
 	dns_probe_answered(arg, st, err, n);
 }
 
+static void
+dns_probe_on_txt(enum dns_status st, const char *err,
+    const struct dns_txt *txt, size_t n, void *arg)
+{
+	size_t i, j;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		printf("txt %zu ", txt[i].len);
+		for (j = 0; j < txt[i].len; j++) {
+			c = (unsigned char)txt[i].text[j];
+			if (c >= 0x20 && c < 0x7f && c != '\\')
+				putchar(c);
+			else
+				printf("\\x%02x", c);
+		}
+		if (txt[i].text[txt[i].len] != '\0')
+			dns_probe_broken(arg, "a TXT text without its NUL");
+		printf("%s\n", txt[i].truncated ? " (truncated)" : "");
+	}
+	dns_probe_answered(arg, st, err, n);
+}
+
 /* Start one lookup of p->name; a refusal ends the probe with 2. */
 static void
 dns_probe_lookup(struct dns_probe *p)
@@ -157,6 +182,8 @@ dns_probe_lookup(struct dns_probe *p)
 	p->starting = 1;
 	if (p->mx)
 		rc = dns_mx(p->d, p->name, dns_probe_on_mx, p, &eb);
+	else if (p->txt)
+		rc = dns_txt(p->d, p->name, dns_probe_on_txt, p, &eb);
 	else
 		rc = dns_resolve(p->d, p->name, p->port, dns_probe_on_addr, p,
 		    &eb);
@@ -210,9 +237,9 @@ dns_probe_on_limit(evutil_socket_t fd, short what, void *arg)
 static int
 dns_probe_usage(void)
 {
-	fprintf(stderr, "usage: dns_probe [--servers LIST] [--mx] [--twice] "
-	    "[--wait MS] [--cancel] [--free-in-callback] [--repeat N] "
-	    "NAME [PORT]\n");
+	fprintf(stderr, "usage: dns_probe [--servers LIST] [--mx | --txt] "
+	    "[--twice] [--wait MS] [--cancel] [--free-in-callback] "
+	    "[--repeat N] NAME [PORT]\n");
 	return 2;
 }
 
@@ -227,6 +254,8 @@ dns_probe_args(struct dns_probe *p, int argc, char **argv,
 			*servers = argv[++i];
 		else if (strcmp(argv[i], "--mx") == 0)
 			p->mx = 1;
+		else if (strcmp(argv[i], "--txt") == 0)
+			p->txt = 1;
 		else if (strcmp(argv[i], "--twice") == 0)
 			p->twice = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
@@ -240,7 +269,8 @@ dns_probe_args(struct dns_probe *p, int argc, char **argv,
 		else
 			return -1;
 	}
-	if (i == argc || argc - i > 2 || p->repeat < 0 || p->repeat > 10000)
+	if (i == argc || argc - i > 2 || (p->mx && p->txt) || p->repeat < 0 ||
+	    p->repeat > 10000)
 		return -1;
 	if (p->repeat == 0)
 		p->repeat = p->free_in_cb ? 2 : 1;
