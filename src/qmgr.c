@@ -1194,19 +1194,47 @@ struct qmgr_sign_task {
 static void qmgr_assign_ready(struct qmgr_job *job, struct qmgr_relay *r);
 static void qmgr_direct_dispatch(struct qmgr_job *job);
 
+/* Whether a line of msg[0..len) is longer than SMTP allows (998
+ * octets): the SMTP client folds or cuts it, after signing. */
+static bool
+qmgr_has_long_line(const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl - p > 998)
+			return true;
+	}
+	return false;
+}
+
 static void
 qmgr_sign_work(void *arg)
 {
 	struct qmgr_sign_task *t = arg;
-	struct buf whole;
+	struct buf whole, sent;
+	int rc;
 
 	buf_init(&whole, 0);
-	if (qmgr_whole(t->fd, t->body_off, t->body_len, t->head, t->head_len,
-	    &whole) < 0)
+	buf_init(&sent, 0);
+	rc = qmgr_whole(t->fd, t->body_off, t->body_len, t->head, t->head_len,
+	    &whole);
+	/* Sign what the receiver will see: with a line too long for SMTP,
+	 * that is the message as the client's encoder reshapes it. */
+	if (rc == 0 && qmgr_has_long_line(whole.data, whole.len))
+		rc = smtpc_as_sent(whole.data, t->head_len, whole.data +
+		    t->head_len, whole.len - t->head_len, &sent);
+	if (rc < 0)
 		t->rc = errbuf_set(&t->eb, "cannot read the message");
+	else if (sent.len > 0)
+		t->rc = dkim_sign_message(t->ds, t->domain, sent.data,
+		    sent.len, &t->sig, &t->eb);
 	else
 		t->rc = dkim_sign_message(t->ds, t->domain, whole.data,
 		    whole.len, &t->sig, &t->eb);
+	buf_fini(&sent);
 	if (t->rc == 0 && buf_append(&t->sig, t->head, t->head_len) < 0)
 		t->rc = errbuf_set(&t->eb, "out of memory");
 	buf_fini(&whole);

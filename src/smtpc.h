@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "buf.h"
 #include "errbuf.h"
 
 /* Where a session or transaction failed; the failover table in route.c
@@ -202,6 +203,16 @@ const char *smtpc_capabilities(const struct smtpc_session *s);
 /* A client TLS context: TLS 1.2 or newer, the system trust store plus
  * ca_file when not NULL.  Returns NULL with eb set. */
 SSL_CTX *smtpc_tls_ctx_new(const char *ca_file, struct errbuf *eb);
+
+/*
+ * The message as the DATA encoder puts it on the wire (long lines folded
+ * or cut), without the dot-stuffing and the final ".", and with LF line
+ * ends: what the receiver will see, and so what a DKIM signer must sign
+ * when the message has a line over 998 octets.  Appended to out; 0 or
+ * -1 (out of memory, or out's limit).
+ */
+int smtpc_as_sent(const char *head, size_t head_len, const char *body,
+    size_t body_len, struct buf *out);
 
 /* Name of a stage, for logs: "none", "connect", "TLS", "greeting",
  * "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO", "DATA",

@@ -643,3 +643,40 @@ smtpc_stage_name(enum smtpc_stage stage)
 	}
 	return "unknown";
 }
+
+int
+smtpc_as_sent(const char *head, size_t head_len, const char *body,
+    size_t body_len, struct buf *out)
+{
+	struct smtpc_data d;
+	size_t n, i, o;
+	bool bol = true;
+	char *p;
+
+	if (buf_reserve(out, SMTPC_DATA_MAX(head_len) +
+	    SMTPC_DATA_MAX(body_len)) < 0)
+		return -1;
+	p = out->data + out->len;
+	smtpc_data_init(&d);
+	n = smtpc_data_head(&d, head, head_len, p);
+	n += smtpc_data_body(&d, body, body_len, p + n);
+	/* Undo the dot-stuffing: the encoder doubled exactly the '.' that
+	 * starts a line, and the receiver takes one away again.  Every CR
+	 * the encoder wrote is part of a CRLF: LF alone is kept. */
+	for (i = 0, o = 0; i < n; i++) {
+		if (p[i] == '\r')
+			continue;
+		if (bol && p[i] == '.') {
+			bol = false;
+			continue;
+		}
+		bol = p[i] == '\n';
+		p[o++] = p[i];
+	}
+	/* The encoder's end ends an unfinished last line. */
+	if (o > 0 && p[o - 1] != '\n')
+		p[o++] = '\n';
+	out->len += o;
+	out->data[out->len] = '\0';
+	return 0;
+}

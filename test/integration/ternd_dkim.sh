@@ -14,7 +14,7 @@ set -u
 . "$top_srcdir/test/lib/ternd.sh"
 
 ternd_sandbox_init
-plan 23
+plan 26
 
 KEYS=$SANDBOX/keys
 mkdir -p "$KEYS"
@@ -112,6 +112,32 @@ if wait_for 'peer_find main "signed ed25519" >/dev/null' 20; then
 		"ed25519-sha256 (RFC 8463): verified; the From domain matched case-insensitively"
 else
 	fail "ed25519-signed message arrives" "not at the peer"
+fi
+
+# ---------------------------------------------------------------- long lines
+
+# Lines over SMTP's 998 octets are folded (header) or cut (body) by the
+# SMTP client; the signature must cover them as they arrive.  A body
+# line of 2500 octets starting with a dot (dot-stuffing too), and a
+# header field of 1500 octets with spaces to fold at.
+long_body=".$(head -c 2500 /dev/zero | tr '\0' 'x')"
+long_hdr="X-Long: $(for i in $(seq 1 150); do printf 'word%04d ' "$i"; done)"
+tsm_ok "submit a message with long lines" "From: alice@example.org
+Subject: signed long lines
+$long_hdr
+
+$long_body
+short
+" -i bob@example.com
+if wait_for 'peer_find main "signed long lines" >/dev/null' 20; then
+	f=$(peer_find main "signed long lines")
+	is "$(tr -d '\r' <"$f" | awk 'length > 998' | wc -l)" 0 \
+		"long lines: none over 998 octets arrived"
+	verify "$f"
+	like "$OUT" "^ok d=example\.org " \
+		"long lines folded and cut after signing: python3-dkim verifies"
+else
+	for i in 1 2; do fail "long-line message arrives" "not at the peer"; done
 fi
 
 # ---------------------------------------------------------------- unsigned

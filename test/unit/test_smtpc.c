@@ -1796,6 +1796,47 @@ session_connect_refused(void **state)
 	fake_stop(&f);
 }
 
+/* smtpc_as_sent: what a DKIM signer must sign is what arrives: long
+ * lines folded (header) or cut (body), dots unstuffed, LF line ends. */
+static void
+as_sent_long_lines(void **state)
+{
+	static char body[3000], head[1300];
+	struct buf out;
+	const char *p, *nl;
+	size_t i, n = 0;
+
+	(void)state;
+	strcpy(head, "Subject:");
+	for (i = 0; i < 120; i++)
+		strcat(head, " word12345");
+	strcat(head, "\nFrom: a@example.org\r\n\n");
+	body[0] = '.';
+	memset(body + 1, 'x', 2500);
+	strcpy(body + 2501, "\n.dot\nend");
+	buf_init(&out, 0);
+	assert_int_equal(smtpc_as_sent(head, strlen(head), body, strlen(body),
+	    &out), 0);
+	assert_null(memchr(out.data, '\r', out.len));
+	for (p = out.data; p < out.data + out.len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', out.len - (size_t)(p - out.data))) ==
+		    NULL)
+			nl = out.data + out.len;
+		assert_true(nl - p <= 998);
+		n++;
+	}
+	/* The header folded before a space; the body's 2501 octets cut in
+	 * three with a space leading each continuation; the dots of ".x..."
+	 * and ".dot" not doubled. */
+	assert_non_null(strstr(out.data, " word12345\n word12345"));
+	assert_non_null(strstr(out.data, "\n\n.xxx"));
+	assert_null(strstr(out.data, "\n.."));
+	assert_non_null(strstr(out.data, "x\n xxx"));
+	assert_non_null(strstr(out.data, "\n.dot\nend\n"));
+	assert_true(n >= 8);
+	buf_fini(&out);
+}
+
 int
 main(void)
 {
@@ -1839,6 +1880,7 @@ main(void)
 		cmocka_unit_test(session_big_body),
 		cmocka_unit_test(session_refused_mid_body),
 		cmocka_unit_test(session_connect_refused),
+		cmocka_unit_test(as_sent_long_lines),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
