@@ -1,7 +1,9 @@
 /*
  * qmgr: the queue manager — decides what is delivered when and through
- * which relay, carries the results into the envelopes, retries, fails
- * over, bounces and removes.
+ * which relay (or, with delivery = direct, hands each recipient domain's
+ * share to direct.c), has it signed (dkim.c, on worker threads), carries
+ * the results into the envelopes, retries, fails over, bounces and
+ * removes.
  *
  * It holds only queue IDs and due times in memory (sched); an envelope
  * is read when its message is due and written back after each attempt.
