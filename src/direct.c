@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -99,6 +100,7 @@ struct direct_req {
 	bool pending_cb;                 /* an MX answer or start is due */
 	bool cancelled;
 	bool waiting;
+	double t_conn, t_send;           /* of the current transaction */
 	char last_status[16];
 	char last_err[1024];
 	char last_relay[320];
@@ -310,6 +312,8 @@ direct_settle(struct direct_req *rq, size_t k, enum route_action a,
 	res.text = text;
 	res.relay = relay;
 	res.dsn = dsn;
+	res.t_conn = res.reply != NULL ? rq->t_conn : 0;
+	res.t_send = res.reply != NULL ? rq->t_send : 0;
 	rq->rcpt_cb(rq->arg, rq->map[k], &res);
 }
 
@@ -409,8 +413,8 @@ direct_results(struct direct_req *rq, const struct direct_conn *c,
 		return;
 	}
 	if (rq->host_i + 1 < rq->plan.n)
-		log_msg(LOG_INFO, "%s: %s: %s; trying the next MX host of %s",
-		    rq->id, c->addr_text, rq->last_err, rq->domain);
+		log_msg(LOG_INFO, "%s: %s; trying the next MX host of %s",
+		    rq->id, rq->last_err, rq->domain);
 	rq->host_i++;
 	direct_try(rq);
 }
@@ -432,12 +436,23 @@ direct_offers_dsn(const struct smtpc_session *s)
 	return false;
 }
 
+static double
+direct_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Start rq's transaction on the ready session c. */
 static void
 direct_send(struct direct_conn *c, struct direct_req *rq)
 {
 	size_t k;
 
+	/* A reused session was ready at once. */
+	rq->t_conn = rq->t_send = direct_now();
 	c->rq = rq;
 	rq->conn = c;
 	rq->msg = *rq->orig;
@@ -486,7 +501,10 @@ direct_setup_failed(struct direct_conn *c, const struct smtpc_outcome *out)
 	else
 		snprintf(err, sizeof(err), "%s: %.600s", c->addr_text,
 		    out->err[0] ? out->err : "connection failed");
-	direct_note(rq, direct_session_status(out), err, "");
+	/* Past the TCP connect, a server was there: name it, as Postfix
+	 * does. */
+	direct_note(rq, direct_session_status(out), err,
+	    out->stage == SMTPC_STAGE_CONNECT ? "" : c->addr_text);
 	log_msg(LOG_INFO, "%s: %s", rq->id, err);
 	if (c->s != NULL) {
 		smtpc_free(c->s);

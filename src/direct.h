@@ -45,6 +45,10 @@ struct direct_result {
 				     "none" (no session: DNS, null MX) */
 	const struct smtpc_reply *reply; /* the server's, or NULL */
 	bool dsn;                 /* the server offered DSN (RFC 3461) */
+	double t_conn;            /* when the session that answered was
+				     ready, 0 when none was (for the
+				     log's delays=) */
+	double t_send;            /* when its transaction began, or 0 */
 };
 
 /* Recipient i (of the msg given to direct_deliver) is settled. */

@@ -1490,6 +1490,9 @@ qmgr_direct_rcpt(void *arg, size_t i, const struct direct_result *res)
 	struct qmgr_part *p = arg;
 	struct qmgr_job *job = p->job;
 
+	/* The times of the session that answered, for delays=. */
+	job->t_conn = res->t_conn;
+	job->t_send = res->t_send;
 	qmgr_settle(job, &job->env.rcpts[job->rcpt_env[p->first + i]],
 	    res->action, res->status, res->text, res->reply, res->relay,
 	    res->dsn);
