@@ -12,6 +12,8 @@
 #    DNS_PORT (which ternd_config then writes as dns_servers) and
 #    DNSMASQ_LOG.  Names under .test are answered authoritatively
 #    (NXDOMAIN for the unknown ones).  Returns 1 when it could not start.
+#    With DNSMASQ_FIXED_PORT set it listens on that port (no retries on
+#    others): to restart it with other records where ternd already looks.
 #  - dnsmasq_stop: stop it (the EXIT trap also does).
 #  - dnsmasq_refuser: start a second dnsmasq without any records or
 #    upstream, which answers REFUSED at once to every query; its
@@ -40,7 +42,7 @@ dnsmasq_start()
 	local try port pid
 	dnsmasq_require
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		port=$(free_port)
+		port=${DNSMASQ_FIXED_PORT:-$(free_port)}
 		DNSMASQ_LOG=$SANDBOX/dnsmasq.$try.log
 		"$DNSMASQ" --no-daemon --no-resolv --no-hosts --no-poll \
 			--conf-file=/dev/null --pid-file= \
@@ -63,6 +65,7 @@ dnsmasq_start()
 		done
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
+		[ -n "${DNSMASQ_FIXED_PORT:-}" ] && break
 	done
 	diag "dnsmasq did not start; its log:"
 	diag "$(cat "$DNSMASQ_LOG" 2>/dev/null)"

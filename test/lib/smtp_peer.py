@@ -5,15 +5,22 @@ SMTP client's integration tests, with faults on demand.
     smtp_peer.py --port 0 --ready-file F --maildir D [--tls starttls|implicit|none]
                  [--cert C --key K] [--auth-user U --auth-pass P] [--auth-token T]
                  [--fault NAME]... [--transcript FILE] [--lifetime SECONDS]
+                 [--address IP] [--sessions-file FILE]
 
-It listens on 127.0.0.1 only.  With --port 0 the kernel picks a free port;
-once listening, the port number is written to --ready-file.  Each message
+It listens on --address (an IPv4 or IPv6 literal, default 127.0.0.1).
+With --port 0 the kernel picks a free port; once listening, the port
+number is written to --ready-file.  Each message
 received becomes a file in --maildir (written to a temporary name, then
 renamed): the raw "MAIL FROM:" line with its parameters, a "RCPT TO:" line
 per accepted recipient, an empty line, then the message exactly as
 received (CRLF, dots unstuffed).  --transcript gets one line per command
 ("AUTH PLAIN", never the credentials).  The server stops by itself after
 --lifetime seconds (default 120), so a test that dies leaves nothing behind.
+--sessions-file gets three lines, rewritten (atomically) whenever a
+connection comes or goes: "current N" (sessions open now), "max N" (the
+most that were ever open at once) and "total N" (connections accepted).
+A session counts as open from its connection until its QUIT or, without
+QUIT, until the connection is gone.
 
 Faults (--fault, repeatable):
     refuse-greeting-421   greet with 421 and hang up
@@ -46,6 +53,37 @@ MAIL_PARAMS_DSN = {"RET", "ENVID"}
 RCPT_PARAMS_DSN = {"NOTIFY", "ORCPT"}
 
 
+class Sessions:
+    """Connections open at once (high-water mark) and in all, written
+    to --sessions-file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.current = 0
+        self.max = 0
+        self.total = 0
+        self.write()
+
+    def write(self):
+        if not self.path:
+            return
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("current %d\nmax %d\ntotal %d\n" %
+                    (self.current, self.max, self.total))
+        os.rename(tmp, self.path)
+
+    def opened(self):
+        self.current += 1
+        self.total += 1
+        self.max = max(self.max, self.current)
+        self.write()
+
+    def closed(self):
+        self.current -= 1
+        self.write()
+
+
 def strip_params(arg, allowed):
     """Drop the ESMTP parameters aiosmtpd does not know but we offered."""
     if not arg or not allowed:
@@ -65,6 +103,23 @@ class PeerSMTP(SMTP):
         self.opts = opts
         self.raw_mail = ""
         self.raw_rcpt = ""
+        self.counted = False
+
+    def connection_made(self, transport):
+        # Called again (with the TLS transport) after STARTTLS.
+        if not self.counted:
+            self.counted = True
+            self.opts.sessions.opened()
+        super().connection_made(transport)
+
+    def uncount(self):
+        if self.counted:
+            self.counted = False
+            self.opts.sessions.closed()
+
+    def connection_lost(self, exc):
+        self.uncount()
+        super().connection_lost(exc)
 
     def note(self, line):
         if self.opts.transcript:
@@ -120,6 +175,7 @@ class PeerSMTP(SMTP):
 
     async def smtp_QUIT(self, arg):
         self.note("QUIT")
+        self.uncount()
         await super().smtp_QUIT(arg)
 
 
@@ -234,26 +290,32 @@ RAW_GREETINGS = {
 }
 
 
-def raw_server(fault):
+def raw_server(fault, sessions):
     """A server that only greets (or not) and then waits for the client
     to go away."""
     async def serve_one(reader, writer):
-        writer.write(RAW_GREETINGS[fault])
-        await writer.drain()
-        if fault == "refuse-greeting-421":
-            writer.close()
-            return
+        sessions.opened()
         try:
-            await asyncio.wait_for(reader.read(), 30)
-        except Exception:
-            pass
-        writer.close()
+            writer.write(RAW_GREETINGS[fault])
+            await writer.drain()
+            if fault == "refuse-greeting-421":
+                writer.close()
+                return
+            try:
+                await asyncio.wait_for(reader.read(), 30)
+            except Exception:
+                pass
+            writer.close()
+        finally:
+            sessions.closed()
     return serve_one
 
 
 def parse():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--address", default="127.0.0.1")
+    ap.add_argument("--sessions-file")
     ap.add_argument("--tls", choices=("starttls", "implicit", "none"),
                     default="none")
     ap.add_argument("--cert")
@@ -289,7 +351,7 @@ async def serve(opts):
     raw = [f for f in RAW_GREETINGS if f in opts.faults]
     if raw:
         server = await asyncio.start_server(
-            raw_server(raw[0]), "127.0.0.1", opts.port,
+            raw_server(raw[0], opts.sessions), opts.address, opts.port,
             ssl=ctx if opts.tls == "implicit" else None)
     else:
         handler = Handler(opts)
@@ -305,7 +367,7 @@ async def serve(opts):
             kw["auth_require_tls"] = opts.tls == "starttls"
             kw["authenticator"] = authenticator(opts)
         server = await loop.create_server(
-            lambda: PeerSMTP(handler, opts, **kw), "127.0.0.1", opts.port,
+            lambda: PeerSMTP(handler, opts, **kw), opts.address, opts.port,
             ssl=ctx if opts.tls == "implicit" else None)
     port = server.sockets[0].getsockname()[1]
     tmp = opts.ready_file + ".tmp"
@@ -321,6 +383,7 @@ async def serve(opts):
 def main():
     opts = parse()
     os.makedirs(opts.maildir, exist_ok=True)
+    opts.sessions = Sessions(opts.sessions_file)
     try:
         asyncio.run(serve(opts))
     except KeyboardInterrupt:
