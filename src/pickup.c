@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "envelope.h"
 #include "fileio.h"
+#include "fsq.h"
 #include "log.h"
 #include "pickup.h"
 #include "qmgr.h"
@@ -43,9 +44,24 @@ struct pickup {
 	struct event *scan_ev;  /* periodic backstop */
 	struct event *more_ev;  /* the next batch, after the loop's turn */
 	bool full;              /* the last scan stopped at PICKUP_BATCH */
+	bool committing;        /* a batch is being synced by td->fsq */
+	bool rescan;            /* a scan was asked for meanwhile */
 	char batch[PICKUP_BATCH][QUEUE_ID_LEN + 1];
 	size_t nbatch;
 };
+
+/* A batch committed by a worker: its queue files synced, then its
+ * maildrop files removed. */
+struct pickup_commit_task {
+	struct pickup *p;
+	char queue_dir[QUEUE_PATH_MAX];
+	char ids[PICKUP_BATCH][QUEUE_ID_LEN + 1];
+	size_t n;
+	int rc;
+	struct errbuf eb;
+};
+
+static void pickup_scan(struct pickup *p);
 
 /* ---------------------------------------------------------------- corrupt */
 
@@ -175,7 +191,8 @@ pickup_one(struct pickup *p, int dirfd, const char *name)
 
 /* ---------------------------------------------------------------- batches */
 
-/* Make the batch durable, then let go of its maildrop files. */
+/* Make the batch durable, then let go of its maildrop files (at
+ * start-up, before the queue manager reads the queue). */
 static void
 pickup_commit(struct pickup *p, int dirfd)
 {
@@ -196,6 +213,74 @@ pickup_commit(struct pickup *p, int dirfd)
 		unlinkat(dirfd, p->batch[i], 0);
 		p->queued(p->batch[i], p->arg);
 	}
+	p->nbatch = 0;
+}
+
+/* On a worker: syncfs can take seconds while other programs write to
+ * the same filesystem, and the loop has sessions to serve. */
+static void
+pickup_commit_work(void *arg)
+{
+	struct pickup_commit_task *t = arg;
+	char path[QUEUE_PATH_MAX + 64];
+	size_t i;
+
+	if ((t->rc = queue_sync(t->queue_dir, &t->eb)) < 0)
+		return;
+	for (i = 0; i < t->n; i++) {
+		snprintf(path, sizeof(path), "%s/maildrop/%s", t->queue_dir,
+		    t->ids[i]);
+		unlink(path);
+	}
+}
+
+static void
+pickup_commit_done(void *arg)
+{
+	struct pickup_commit_task *t = arg;
+	struct pickup *p = t->p;
+	size_t i;
+
+	p->committing = false;
+	if (t->rc < 0)
+		log_msg(LOG_ERR, "cannot commit %zu picked-up messages: %s; "
+		    "will retry", t->n, t->eb.msg);
+	else
+		for (i = 0; i < t->n; i++)
+			p->queued(t->ids[i], p->arg);
+	free(t);
+	if (p->rescan && !p->td->stopping) {
+		p->rescan = false;
+		pickup_scan(p);
+	}
+}
+
+/* The batch goes to a worker; until it is done no scan runs, or it
+ * would pick the batch's maildrop files again. */
+static void
+pickup_commit_async(struct pickup *p, int dirfd)
+{
+	struct pickup_commit_task *t;
+
+	if (p->nbatch == 0)
+		return;
+	if (p->td->fsq == NULL || (t = calloc(1, sizeof(*t))) == NULL) {
+		pickup_commit(p, dirfd);
+		return;
+	}
+	t->p = p;
+	snprintf(t->queue_dir, sizeof(t->queue_dir), "%s",
+	    p->td->cfg->queue_dir);
+	memcpy(t->ids, p->batch, p->nbatch * sizeof(p->batch[0]));
+	t->n = p->nbatch;
+	errbuf_clear(&t->eb);
+	if (fsq_submit(p->td->fsq, pickup_commit_work, pickup_commit_done,
+	    t) < 0) {
+		free(t);
+		pickup_commit(p, dirfd);
+		return;
+	}
+	p->committing = true;
 	p->nbatch = 0;
 }
 
@@ -230,14 +315,19 @@ pickup_entry(struct pickup *p, int dirfd, const char *name, time_t now)
 		memcpy(p->batch[p->nbatch++], name, QUEUE_ID_LEN + 1);
 }
 
+/* One batch from maildrop; sync: commit it here and now (start-up). */
 static void
-pickup_scan(struct pickup *p)
+pickup_scan_batch(struct pickup *p, bool sync)
 {
 	char path[QUEUE_PATH_MAX];
 	struct dirent *de;
 	time_t now = time(NULL);
 	DIR *d;
 
+	if (p->committing) {
+		p->rescan = true;
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/maildrop", p->td->cfg->queue_dir);
 	if ((d = opendir(path)) == NULL) {
 		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
@@ -250,10 +340,23 @@ pickup_scan(struct pickup *p)
 		pickup_entry(p, dirfd(d), de->d_name, now);
 	if (p->nbatch == PICKUP_BATCH) {
 		p->full = true;
-		event_active(p->more_ev, EV_TIMEOUT, 0);
+		/* The next batch after this one is committed. */
+		if (sync)
+			event_active(p->more_ev, EV_TIMEOUT, 0);
+		else
+			p->rescan = true;
 	}
-	pickup_commit(p, dirfd(d));
+	if (sync)
+		pickup_commit(p, dirfd(d));
+	else
+		pickup_commit_async(p, dirfd(d));
 	closedir(d);
+}
+
+static void
+pickup_scan(struct pickup *p)
+{
+	pickup_scan_batch(p, false);
 }
 
 static void
@@ -274,7 +377,7 @@ pickup_run(struct pickup *p)
 	 * commit and removal) is then redone from maildrop, never twice. */
 	for (rounds = 0; rounds < 100000 && !p->td->stopping; rounds++) {
 		p->full = false;
-		pickup_scan(p);
+		pickup_scan_batch(p, true);
 		if (!p->full)
 			break;
 	}
@@ -376,6 +479,9 @@ pickup_free(struct pickup *p)
 {
 	if (p == NULL)
 		return;
+	/* A batch on the worker completes into p: let it, now. */
+	if (p->committing && p->td->fsq != NULL)
+		fsq_flush(p->td->fsq);
 	if (p->sock_ev != NULL)
 		event_free(p->sock_ev);
 	if (p->scan_ev != NULL)
