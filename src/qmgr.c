@@ -69,6 +69,7 @@ struct qmgr_relay {
 	LIST_HEAD(, qmgr_conn) conns;
 	unsigned nconns;
 	int64_t last_probe;     /* when a cooling relay was last tried */
+	unsigned signing;       /* its jobs on the signing workers */
 	TAILQ_HEAD(, qmgr_job) waiting;
 };
 
@@ -1240,6 +1241,28 @@ qmgr_sign_work(void *arg)
 	buf_fini(&whole);
 }
 
+/* A job signed while the relay's probe was under way: the probe's
+ * session may have finished and be idle now (it looked at the line
+ * while the job was away), or be gone. */
+static void
+qmgr_sign_wait(struct qmgr_job *job, struct qmgr_relay *r)
+{
+	struct qmgr_conn *c;
+
+	LIST_FOREACH(c, &r->conns, link)
+		if (c->ready && c->job == NULL) {
+			job->t_conn = qmgr_now_f();
+			qmgr_send(c, job);
+			return;
+		}
+	if (r->nconns == 0 && r->signing == 0) {
+		job->relay = NULL;
+		qmgr_route(job);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&r->waiting, job, link);
+}
+
 /* The job goes on as the task said, unless ternd is stopping or its
  * relay was replaced by a reload meanwhile. */
 static void
@@ -1261,12 +1284,7 @@ qmgr_sign_next(struct qmgr_job *job, struct qmgr_relay *r,
 		qmgr_assign_ready(job, r);
 		break;
 	case QMGR_NEXT_WAIT:
-		if (r->nconns == 0) {
-			/* The probe ended meanwhile: route again. */
-			job->relay = NULL;
-			qmgr_route(job);
-		} else
-			TAILQ_INSERT_TAIL(&r->waiting, job, link);
+		qmgr_sign_wait(job, r);
 		break;
 	case QMGR_NEXT_DIRECT:
 		qmgr_direct_dispatch(job);
@@ -1294,6 +1312,8 @@ qmgr_sign_done(void *arg)
 		    job->id, t->domain, t->eb.msg);
 	dkim_signer_free(t->ds);
 	buf_fini(&t->sig);
+	if (t->relay != NULL)
+		t->relay->signing--;
 	/* The task's reference keeps the relay set through this. */
 	qmgr_sign_next(job, t->relay, t->next);
 	if (set != NULL)
@@ -1337,8 +1357,10 @@ qmgr_sign(struct qmgr_job *job, struct qmgr_relay *r, enum qmgr_next next)
 		    job->id);
 		return false;
 	}
-	if (r != NULL)
+	if (r != NULL) {
 		r->set->refs++;
+		r->signing++;
+	}
 	return true;
 }
 
@@ -1461,7 +1483,8 @@ qmgr_probe_wait(struct qmgr_job *job, struct qmgr_relay *r)
 	int64_t now = qmgr_now();
 	int64_t next = r->last_probe + (int64_t)job->q->td->cfg->retry_min;
 
-	if (r->nconns > 0) {
+	/* A probe is under way: its session, or its job being signed. */
+	if (r->nconns > 0 || r->signing > 0) {
 		job->relay = r;
 		if (qmgr_prepare(job, r->rc) < 0) {
 			qmgr_defer(job, "out of memory", 0);
