@@ -335,6 +335,18 @@ direct_try(struct direct_req *rq)
 
 /* ---------------------------------------------------------------- planning */
 
+/* The callback rq waited for has come: false (and rq freed) when rq was
+ * cancelled meanwhile. */
+static bool
+direct_req_resume(struct direct_req *rq)
+{
+	rq->pending_cb = false;
+	if (!rq->cancelled)
+		return true;
+	direct_req_free(rq);
+	return false;
+}
+
 static unsigned
 direct_rand(unsigned n, void *arg)
 {
@@ -350,11 +362,8 @@ direct_on_mx(enum dns_status st, const char *err, const struct dns_mx *mx,
 	char text[1024];
 	struct errbuf eb;
 
-	rq->pending_cb = false;
-	if (rq->cancelled) {
-		direct_req_free(rq);
+	if (!direct_req_resume(rq))
 		return;
-	}
 	switch (st) {
 	case DNS_NXDOMAIN:
 		snprintf(text, sizeof(text), "recipient domain %s does not "
@@ -400,11 +409,8 @@ direct_on_literal(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	rq->pending_cb = false;
-	if (rq->cancelled) {
-		direct_req_free(rq);
+	if (!direct_req_resume(rq))
 		return;
-	}
 	if (strncasecmp(lit, "IPv6:", 5) == 0)
 		lit += 5;
 	len = strcspn(lit, "]");
@@ -426,11 +432,8 @@ direct_start_failed(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	rq->pending_cb = false;
-	if (rq->cancelled) {
-		direct_req_free(rq);
+	if (!direct_req_resume(rq))
 		return;
-	}
 	direct_settle_all(rq, ROUTE_BOUNCE, "5.1.2", rq->last_err, "none");
 }
 

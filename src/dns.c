@@ -1015,27 +1015,36 @@ dns_mx_take(struct dns_req *req, const unsigned char *abuf, int alen)
 	return req->n ? ARES_SUCCESS : ARES_ENODATA;
 }
 
+/* An MX or TXT answer: take its records (take), cache them for the
+ * answer's TTL, and answer. */
 static void
-dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+dns_on_records(struct dns_req *req, int status, unsigned char *abuf,
+    int alen, int (*take)(struct dns_req *, const unsigned char *, int),
+    int type)
 {
-	struct dns_req *req = arg;
 	long ttl;
 
-	(void)timeouts;
 	if (req->cancelled) {
 		dns_req_free(req);
 		return;
 	}
 	if (status == ARES_SUCCESS)
-		status = dns_mx_take(req, abuf, alen);
+		status = take(req, abuf, alen);
 	if (status == ARES_SUCCESS) {
 		req->st = DNS_OK;
-		if ((ttl = dns_answer_ttl(abuf, alen, ns_t_mx)) < 0)
+		if ((ttl = dns_answer_ttl(abuf, alen, type)) < 0)
 			ttl = DNS_MX_TTL_DEFAULT;
 		dns_cache_put(req->d, req, ttl);
 	} else
 		dns_req_fail(req, status);
 	dns_req_done(req);
+}
+
+static void
+dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	(void)timeouts;
+	dns_on_records(arg, status, abuf, alen, dns_mx_take, ns_t_mx);
 }
 
 /* ---------------------------------------------------------------- TXT */
@@ -1131,24 +1140,8 @@ dns_txt_take(struct dns_req *req, const unsigned char *abuf, int alen)
 static void
 dns_on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-	struct dns_req *req = arg;
-	long ttl;
-
 	(void)timeouts;
-	if (req->cancelled) {
-		dns_req_free(req);
-		return;
-	}
-	if (status == ARES_SUCCESS)
-		status = dns_txt_take(req, abuf, alen);
-	if (status == ARES_SUCCESS) {
-		req->st = DNS_OK;
-		if ((ttl = dns_answer_ttl(abuf, alen, ns_t_txt)) < 0)
-			ttl = DNS_MX_TTL_DEFAULT;
-		dns_cache_put(req->d, req, ttl);
-	} else
-		dns_req_fail(req, status);
-	dns_req_done(req);
+	dns_on_records(arg, status, abuf, alen, dns_txt_take, ns_t_txt);
 }
 
 /* ---------------------------------------------------------------- lookups */

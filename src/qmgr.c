@@ -1241,6 +1241,18 @@ qmgr_sign_work(void *arg)
 	buf_fini(&whole);
 }
 
+/* A ready session of r without a job, or NULL. */
+static struct qmgr_conn *
+qmgr_relay_idle(struct qmgr_relay *r)
+{
+	struct qmgr_conn *c;
+
+	LIST_FOREACH(c, &r->conns, link)
+		if (c->ready && c->job == NULL)
+			return c;
+	return NULL;
+}
+
 /* A job signed while the relay's probe was under way: the probe's
  * session may have finished and be idle now (it looked at the line
  * while the job was away), or be gone. */
@@ -1249,12 +1261,11 @@ qmgr_sign_wait(struct qmgr_job *job, struct qmgr_relay *r)
 {
 	struct qmgr_conn *c;
 
-	LIST_FOREACH(c, &r->conns, link)
-		if (c->ready && c->job == NULL) {
-			job->t_conn = qmgr_now_f();
-			qmgr_send(c, job);
-			return;
-		}
+	if ((c = qmgr_relay_idle(r)) != NULL) {
+		job->t_conn = qmgr_now_f();
+		qmgr_send(c, job);
+		return;
+	}
 	if (r->nconns == 0 && r->signing == 0) {
 		job->relay = NULL;
 		qmgr_route(job);
@@ -1437,12 +1448,11 @@ qmgr_assign_ready(struct qmgr_job *job, struct qmgr_relay *r)
 {
 	struct qmgr_conn *c;
 
-	LIST_FOREACH(c, &r->conns, link)
-		if (c->ready && c->job == NULL) {
-			job->t_conn = qmgr_now_f();
-			qmgr_send(c, job);
-			return;
-		}
+	if ((c = qmgr_relay_idle(r)) != NULL) {
+		job->t_conn = qmgr_now_f();
+		qmgr_send(c, job);
+		return;
+	}
 	if (r->nconns < r->rc->max_connections)
 		qmgr_conn_new(job->q, r, job);
 	else
