@@ -214,11 +214,14 @@ direct_settle_all(struct direct_req *rq, enum route_action a,
 	direct_finish(rq);
 }
 
-/* No host is left: the pending recipients wait for the next round. */
+/* No host is left: the pending recipients wait for the next round,
+ * or bounce when the last host's answer was permanent (a host passed
+ * over for lack of SMTPUTF8 or REQUIRETLS). */
 void
 direct_exhausted(struct direct_req *rq)
 {
-	direct_settle_all(rq, ROUTE_NEXT_HOST, rq->last_status[0] ?
+	direct_settle_all(rq, rq->last_status[0] == '5' ? ROUTE_BOUNCE :
+	    ROUTE_NEXT_HOST, rq->last_status[0] ?
 	    rq->last_status : "4.4.1", rq->last_err[0] ? rq->last_err :
 	    "no MX host could be reached", rq->last_relay[0] ?
 	    rq->last_relay : "none");

@@ -76,8 +76,10 @@ const struct route_rule route_rules[] = {
  * Direct delivery.  Session trouble is the host's: another MX host of
  * the domain may be fine (a 5xx greeting too: blocklists differ between
  * hosts).  A 4xx is tried at the next host as well (RFC 5321 5.1: the
- * backup MX exists for this), deferred after the last.  Any other 5xx
- * is the recipient domain's own final word and bounces.
+ * backup MX exists for this), deferred after the last.  A host that
+ * lacks SMTPUTF8 or cannot give REQUIRETLS is passed over too, and the
+ * recipient bounces when no host could.  Any other 5xx is the recipient
+ * domain's own final word and bounces.
  */
 const struct route_rule route_direct_rules[] = {
 	{ SMTPC_STAGE_CONNECT, 0, NULL, 0, R_HOST, "cannot connect" },
@@ -90,6 +92,12 @@ const struct route_rule route_direct_rules[] = {
 	{ SMTPC_STAGE_IO, 0, NULL, 0, R_HOST, "connection lost or timed "
 	    "out" },
 	{ SMTPC_STAGE_NONE, 4, NULL, 0, R_HOST, "temporary failure" },
+	/* What one host lacks another may have; bounced when none has
+	 * it. */
+	{ SMTPC_STAGE_MAIL, 5, "5.6.7", 0, R_HOST, "this host lacks "
+	    "SMTPUTF8" },
+	{ SMTPC_STAGE_MAIL, 5, "5.7.30", 0, R_HOST, "REQUIRETLS is not "
+	    "possible with this host" },
 	{ SMTPC_STAGE_NONE, 5, NULL, 0, R_BOUNCE, "permanent refusal by "
 	    "the recipient's mail server" },
 	{ SMTPC_STAGE_NONE, 0, NULL, 0, R_HOST, "anything else" },

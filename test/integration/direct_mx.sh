@@ -31,7 +31,7 @@ set -u
 . "$top_srcdir/test/lib/direct.sh"
 
 direct_init
-plan 56
+plan 59
 
 S=sender@snd.test
 P=$DPORT
@@ -66,6 +66,9 @@ mapfile -t RECORDS < <(
 	for i in $(seq 1 11); do
 		mx many.test "$i" "mx$i.many.test" "127.0.0.$((20 + i))"
 	done
+	mx utf.test 10 mx1.utf.test 127.0.0.40
+	mx utf.test 20 mx2.utf.test 127.0.0.41
+	mx noutf.test 10 mx.noutf.test 127.0.0.42
 	echo "--mx-host=addrs.test,mx.addrs.test,10"
 	# (--host-record keeps one IPv4 address; --address takes several)
 	for i in 32 33 34 35 36; do echo "--address=/mx.addrs.test/127.0.0.$i"; done
@@ -91,6 +94,9 @@ mx_peer_start t2 127.0.0.18 --fault rcpt-451
 mx_peer_start sp1 127.0.0.19 --fault rcpt-451:x@split.test
 mx_peer_start sp2 127.0.0.20
 mx_peer_start m11 127.0.0.31
+mx_peer_start u1 127.0.0.40 --fault no-smtputf8
+mx_peer_start u2 127.0.0.41
+mx_peer_start nu 127.0.0.42 --fault no-smtputf8
 
 direct_config "delivery = direct"
 ok "ternd starts with delivery = direct, direct_port = $P" ternd_start
@@ -280,6 +286,20 @@ id=$(log_ids_from "$(re $S)" new | head -n 1)
 tried=$(first_attempt "$id" | grep -o -E '127\.0\.0\.3[2-6]' | sort -u | tr '\n' ' ')
 diag "tried: $tried"
 is "$(wc -w <<<"$tried" | tr -d ' ')" 4 "4 of its addresses were tried"
+
+# ---------------------------------------------------------------- SMTPUTF8
+
+# A non-ASCII address needs SMTPUTF8: an MX host without it is passed
+# over (route.c, direct rule 8); with no host that has it, a bounce.
+JOERG="j$(printf '\303\266')rg"
+log_mark
+send $S "utf8 next host" "$JOERG@utf.test"
+ok "SMTPUTF8: MX 10 lacks it, MX 20 takes the mail" delivered u2 "utf8 next host"
+is "$(peer_count u1)" 0 "... and MX 10 got nothing"
+log_mark
+send $S "utf8 nowhere" "$JOERG@noutf.test"
+ok "SMTPUTF8 at no MX host: bounced with 5.6.7" \
+	wait_for 'log_has "rg@noutf\.test>, .*dsn=5\.6\.7, status=bounced" new' 15
 
 # ---------------------------------------------------------------- ourselves
 
