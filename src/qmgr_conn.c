@@ -1,0 +1,364 @@
+/*
+ * qmgr_conn: the queue manager's SMTP sessions to relays — resolving the
+ * relay, starting the session (with its password or OAuth2 token),
+ * smtpc's events carried into the jobs, a ready session taking the next
+ * job in its relay's line, and closing a relay set's sessions on reload
+ * and shutdown.
+ *
+ * A session (conn) holds a reference to its relay set from creation
+ * until it closes, and is counted in relay->nconns while listed; it is
+ * unlisted before rerouting so a failing session is never picked again.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "dns.h"
+#include "log.h"
+#include "qmgr_int.h"
+#include "relay_state.h"
+#include "smtpc.h"
+
+#define QMGR_IDLE_TIMEOUT 30
+
+static void qmgr_conn_close(struct qmgr_conn *c);
+static void qmgr_conn_unlist(struct qmgr_conn *c);
+static void qmgr_conn_next(struct qmgr_conn *c);
+
+void
+qmgr_send(struct qmgr_conn *c, struct qmgr_job *job)
+{
+	c->job = job;
+	job->conn = c;
+	job->t_send = qmgr_now_f();
+	if (smtpc_send(c->s, &job->msg) < 0) {
+		/* Not ready after all: wait for the next session. */
+		c->job = NULL;
+		job->conn = NULL;
+		TAILQ_INSERT_HEAD(&c->relay->waiting, job, link);
+	}
+}
+
+/* The session failed before or during a transaction, or no session
+ * could be made: every job that relied on it goes elsewhere. */
+static void
+qmgr_conn_failed(struct qmgr_conn *c, const struct smtpc_outcome *out)
+{
+	struct qmgr_relay *r = c->relay;
+	struct qmgr_job *job = c->job, *w;
+
+	/* Sessions failing together are one outage: the cool-down grows
+	 * once, not once per parallel session. */
+	if (!relay_state_cooling(r->state, qmgr_now()))
+		relay_state_failure(r->state, qmgr_now());
+	log_msg(LOG_WARNING, "relay %s (%s): %s; not used until %lld s from "
+	    "now", r->rc->name, c->addr_text, out->err[0] ? out->err :
+	    out->reply.text, (long long)(relay_state_cool_until(r->state) -
+	    qmgr_now()));
+	c->job = NULL;
+	if (job != NULL) {
+		qmgr_apply(job, out, c->addr_text, false);
+		qmgr_after_attempt(job);
+	}
+	/* Jobs queued behind this relay: route again (it is cooling). */
+	while (r->nconns == 0 && (w = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, w, link);
+		w->relay = NULL;
+		qmgr_route(w);
+	}
+}
+
+/* Whether the server announced the DSN extension (RFC 3461). */
+static bool
+qmgr_offers_dsn(const struct smtpc_session *s)
+{
+	const char *caps = smtpc_capabilities(s), *p;
+
+	for (p = caps; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (strncasecmp(p, "DSN", 3) == 0 &&
+		    (p[3] == '\0' || p[3] == '\n' || p[3] == '\r' ||
+		    p[3] == ' '))
+			return true;
+	}
+	return false;
+}
+
+static void
+qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
+    const struct smtpc_outcome *out, void *arg)
+{
+	struct qmgr_conn *c = arg;
+	struct qmgr_job *job;
+
+	(void)s;
+	switch (ev) {
+	case SMTPC_EV_READY:
+		c->ready = true;
+		relay_state_success(c->relay->state);
+		if (c->job != NULL) {
+			c->job->t_conn = qmgr_now_f();
+			job = c->job;
+			c->job = NULL;
+			qmgr_send(c, job);
+		} else {
+			qmgr_conn_next(c);
+		}
+		break;
+	case SMTPC_EV_SENT:
+		job = c->job;
+		c->job = NULL;
+		if (job != NULL) {
+			qmgr_apply(job, out, c->addr_text,
+			    qmgr_offers_dsn(c->s));
+			qmgr_after_attempt(job);
+		}
+		qmgr_conn_next(c);
+		break;
+	case SMTPC_EV_FAILED:
+		qmgr_conn_unlist(c); /* so rerouting cannot pick it again */
+		/* A server closing a session we kept idle is no fault of
+		 * the relay. */
+		if (c->ready && c->job == NULL)
+			log_msg(LOG_INFO, "relay %s: idle session closed: %s",
+			    c->relay->rc->name, out->err);
+		else
+			qmgr_conn_failed(c, out);
+		qmgr_conn_close(c);
+		break;
+	case SMTPC_EV_CLOSED:
+		qmgr_conn_close(c);
+		break;
+	}
+}
+
+/* An idle session takes the next job waiting for its relay. */
+static void
+qmgr_conn_next(struct qmgr_conn *c)
+{
+	struct qmgr_job *job;
+
+	if (c->relay->set->retired || c->q->stopping) {
+		smtpc_quit(c->s);
+		return;
+	}
+	if ((job = TAILQ_FIRST(&c->relay->waiting)) == NULL)
+		return;
+	TAILQ_REMOVE(&c->relay->waiting, job, link);
+	job->t_conn = qmgr_now_f();
+	qmgr_send(c, job);
+}
+
+static void
+qmgr_conn_unlist(struct qmgr_conn *c)
+{
+	if (!c->listed)
+		return;
+	LIST_REMOVE(c, link);
+	c->relay->nconns--;
+	c->listed = false;
+}
+
+static void
+qmgr_conn_close(struct qmgr_conn *c)
+{
+	struct qmgr_relays *set = c->relay->set;
+
+	qmgr_conn_unlist(c);
+	if (c->s != NULL)
+		smtpc_free(c->s);
+	free(c);
+	qmgr_relays_unref(set);
+}
+
+/* Run oauth2_token_command for a relay; the token is kept for the
+ * relay's next sessions only while it works (a failed AUTH drops it). */
+static void
+qmgr_relay_token(struct qmgr_relay *r)
+{
+	char line[8192];
+	FILE *p;
+
+	if (r->rc->oauth2_token_command == NULL)
+		return;
+	free(r->token);
+	r->token = NULL;
+	if ((p = popen(r->rc->oauth2_token_command, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), p) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		r->token = strdup(line);
+	}
+	if (pclose(p) != 0 && r->token != NULL) {
+		log_msg(LOG_WARNING, "relay %s: oauth2_token_command failed",
+		    r->rc->name);
+		free(r->token);
+		r->token = NULL;
+	}
+}
+
+static void
+qmgr_conn_start(struct qmgr_conn *c)
+{
+	struct qmgr_relay *r = c->relay;
+	const struct config *cfg = c->q->td->cfg;
+	struct smtpc_config sc;
+	struct smtpc_outcome out;
+
+	qmgr_relay_token(r);
+	memset(&sc, 0, sizeof(sc));
+	sc.host = r->rc->host;
+	memcpy(&sc.addr, &c->addr.sa, sizeof(sc.addr));
+	sc.addrlen = c->addr.len;
+	sc.tls = (enum smtpc_tls_mode)r->rc->tls;
+	sc.tls_verify = r->rc->tls_verify != 0;
+	sc.ssl_ctx = r->ssl;
+	sc.auth = (enum smtpc_auth_mode)r->rc->auth;
+	sc.username = r->rc->username;
+	sc.password = r->password;
+	sc.oauth2_token = r->token;
+	sc.helo_name = cfg->hostname;
+	sc.connect_timeout = (unsigned)r->rc->connect_timeout;
+	sc.command_timeout = (unsigned)r->rc->command_timeout;
+	sc.idle_timeout = QMGR_IDLE_TIMEOUT;
+	c->s = smtpc_new(c->q->td->base, &sc, qmgr_on_smtpc, c);
+	if (c->s == NULL) {
+		memset(&out, 0, sizeof(out));
+		out.stage = SMTPC_STAGE_CONNECT;
+		snprintf(out.err, sizeof(out.err), "out of memory");
+		qmgr_conn_unlist(c);
+		qmgr_conn_failed(c, &out);
+		qmgr_conn_close(c);
+	}
+}
+
+static void
+qmgr_on_resolved(enum dns_status st, const char *err,
+    const struct dns_addr *addrs, size_t n, void *arg)
+{
+	struct qmgr_conn *c = arg;
+	struct smtpc_outcome out;
+	char ip[64] = "?";
+
+	if (st == DNS_OK && n > 0) {
+		c->addr = addrs[0];
+		if (c->addr.sa.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    &c->addr.sa)->sin6_addr, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    &c->addr.sa)->sin_addr, ip, sizeof(ip));
+		snprintf(c->addr_text, sizeof(c->addr_text), "%s[%s]:%u",
+		    c->relay->rc->host, ip, (unsigned)c->relay->rc->port);
+		qmgr_conn_start(c);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	out.stage = SMTPC_STAGE_CONNECT;
+	snprintf(out.err, sizeof(out.err), "%s", err ? err :
+	    "DNS lookup failed");
+	if (st == DNS_ECANCELLED) {
+		qmgr_conn_close(c);
+		return;
+	}
+	qmgr_conn_unlist(c);
+	qmgr_conn_failed(c, &out);
+	qmgr_conn_close(c);
+}
+
+/* A new session for relay r, carrying job once it is ready. */
+void
+qmgr_conn_new(struct qmgr *q, struct qmgr_relay *r, struct qmgr_job *job)
+{
+	struct errbuf eb;
+	struct qmgr_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		qmgr_defer(job, "out of memory", 0);
+		return;
+	}
+	c->q = q;
+	c->relay = r;
+	c->job = job;
+	job->conn = c;
+	snprintf(c->addr_text, sizeof(c->addr_text), "%s:%u", r->rc->host,
+	    (unsigned)r->rc->port);
+	LIST_INSERT_HEAD(&r->conns, c, link);
+	c->listed = true;
+	r->nconns++;
+	r->set->refs++;
+	errbuf_clear(&eb);
+	if (dns_resolve(q->td->dns, r->rc->host, (uint16_t)r->rc->port,
+	    qmgr_on_resolved, c, &eb) < 0) {
+		struct smtpc_outcome out;
+
+		memset(&out, 0, sizeof(out));
+		out.stage = SMTPC_STAGE_CONNECT;
+		snprintf(out.err, sizeof(out.err), "%s", eb.msg);
+		qmgr_conn_unlist(c);
+		qmgr_conn_failed(c, &out);
+		qmgr_conn_close(c);
+	}
+}
+
+/* A ready session of r without a job, or NULL. */
+struct qmgr_conn *
+qmgr_relay_idle(struct qmgr_relay *r)
+{
+	struct qmgr_conn *c;
+
+	LIST_FOREACH(c, &r->conns, link)
+		if (c->ready && c->job == NULL)
+			return c;
+	return NULL;
+}
+
+/* Idle sessions of retired relays close now; busy ones after their
+ * transaction (qmgr_conn_next). */
+void
+qmgr_relays_quit_idle(struct qmgr_relays *set)
+{
+	struct qmgr_conn *c;
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		LIST_FOREACH(c, &set->v[i].conns, link)
+			if (c->ready && c->job == NULL && c->s != NULL)
+				smtpc_quit(c->s);
+}
+
+/* Abandon in-flight work of one relay set: the envelopes on disk still
+ * list those recipients as pending, so the next start retries them
+ * (at least once). */
+void
+qmgr_shutdown_set(struct qmgr_relays *set)
+{
+	struct qmgr_conn *c, *next;
+	struct qmgr_job *job;
+	size_t i;
+
+	set->refs++; /* closing the last session must not free it here */
+	for (i = 0; i < set->n; i++) {
+		while ((job = TAILQ_FIRST(&set->v[i].waiting)) != NULL) {
+			TAILQ_REMOVE(&set->v[i].waiting, job, link);
+			qmgr_job_free(job);
+		}
+		for (c = LIST_FIRST(&set->v[i].conns); c != NULL; c = next) {
+			next = LIST_NEXT(c, link);
+			if (c->job != NULL)
+				qmgr_job_free(c->job);
+			c->job = NULL;
+			/* A session still waiting for DNS is closed by the
+			 * lookup's cancellation when ternd frees DNS. */
+			if (c->s != NULL)
+				qmgr_conn_close(c);
+		}
+	}
+	qmgr_relays_unref(set);
+}
