@@ -64,35 +64,10 @@ direct_config "[dkim rsa.test]" "selector = rs" "key_file = $KEYS/rs.key" \
 ok "ternd starts with an rsa-sha256 and an ed25519-sha256 [dkim] section" ternd_start
 
 # verify FILE: python3-dkim checks the message a peer stored, the key
-# record looked up in $KEYS by selector.  Prints "ok d=.. s=.. a=.." or
-# "fail ...".
+# record looked up in $KEYS by selector (test/lib/dkim_verify.py).
 verify()
 {
-	run /usr/bin/python3 - "$1" "$KEYS" <<'PY'
-import re, sys, dkim
-raw = open(sys.argv[1], "rb").read()
-msg = raw.split(b"\n\n", 1)[1] if raw.startswith(b"MAIL ") else raw
-if b"\r\n" not in msg:
-    msg = msg.replace(b"\n", b"\r\n")
-def dnsfunc(name, timeout=5):
-    sel = name.decode().split("._domainkey.")[0]
-    try:
-        return open("%s/%s.txt" % (sys.argv[2], sel), "rb").read()
-    except OSError:
-        return None
-m = re.search(rb"^DKIM-Signature:(.*?)\r\n(?=\S)", msg, re.S | re.M | re.I)
-if not m:
-    print("fail: no DKIM-Signature")
-    sys.exit(0)
-tags = dict(
-    (k.strip(), v.strip())
-    for k, v in (t.split(b"=", 1) for t in
-                 re.sub(rb"\s+", b"", m.group(1)).split(b";") if b"=" in t))
-ok = dkim.verify(msg, dnsfunc=dnsfunc)
-print("%s d=%s s=%s a=%s" % ("ok" if ok else "fail",
-      tags.get(b"d", b"").decode(), tags.get(b"s", b"").decode(),
-      tags.get(b"a", b"").decode()))
-PY
+	run /usr/bin/python3 "$top_srcdir/test/lib/dkim_verify.py" "$1" "$KEYS"
 }
 
 # sigs FILE: the DKIM-Signature fields of a received message, unfolded.
@@ -130,7 +105,7 @@ if arrived r1 "dkim rsa"; then
 	F_RSA=$(peer_find r1 '^Subject: dkim rsa$')
 	pass "the rsa.test message reaches mx.d1.test"
 	verify "$F_RSA"
-	like "$OUT" "^ok d=rsa\.test s=rs a=rsa-sha256$" "rsa-sha256: python3-dkim verifies it (d=rsa.test, s=rs)"
+	like "$OUT" "^ok d=rsa\.test s=rs a=rsa-sha256 " "rsa-sha256: python3-dkim verifies it (d=rsa.test, s=rs)"
 	is "$(sigs "$F_RSA" | wc -l | tr -d ' ')" 1 "one DKIM-Signature"
 else
 	fail "the rsa.test message reaches mx.d1.test" "$(log_tail)"
@@ -144,7 +119,7 @@ if arrived r1 "dkim ed"; then
 	F_ED=$(peer_find r1 '^Subject: dkim ed$')
 	pass "the ed.test message reaches mx.d1.test"
 	verify "$F_ED"
-	like "$OUT" "^ok d=ed\.test s=ed a=ed25519-sha256$" "ed25519-sha256: python3-dkim verifies it"
+	like "$OUT" "^ok d=ed\.test s=ed a=ed25519-sha256 " "ed25519-sha256: python3-dkim verifies it"
 else
 	fail "the ed.test message reaches mx.d1.test" "$(log_tail)"
 	fail "ed25519-sha256: python3-dkim verifies it" "not received"
