@@ -9,9 +9,10 @@
  * client_secret as form fields, RFC 6749 2.3.1), which every common
  * provider accepts (Microsoft's identity platform requires it).  At
  * most one fetch per relay is under way; everyone needing a token
- * meanwhile waits for it.  Failures are logged once per fetch, with
- * the HTTP status and the endpoint's error and error_description, and
- * never with the secret or a token.
+ * meanwhile waits for it.  A failure is told to the waiting sessions
+ * in plain words — the source, the HTTP status, the endpoint's error
+ * and error_description — and they log it as the relay's failure
+ * (qmgr_conn.c); neither the secret nor a token is ever in a message.
  */
 #include "autoconf.h"
 
@@ -197,12 +198,13 @@ oauth2_free(struct oauth2 *o)
 }
 
 /* Keep token, good for lifetime seconds (0: unknown), and answer every
- * waiter; or, without a token, tell them err. */
+ * waiter; or, without a token, tell them why, naming the source. */
 static void
 oauth2_settle(struct oauth2 *o, enum oauth2_status st, const char *token,
     long lifetime, const char *err)
 {
 	struct oauth2_wait *w;
+	char why[ERRBUF_SIZE];
 	long early;
 
 	o->http = NULL;
@@ -219,15 +221,15 @@ oauth2_settle(struct oauth2 *o, enum oauth2_status st, const char *token,
 		    OAUTH2_EARLY_MAX;
 		o->fresh_until = oauth2_now() + lifetime - early;
 		o->gen++;
-	} else if (st == OAUTH2_FAILED)
-		log_msg(LOG_WARNING, "relay %s: no OAuth2 token: %s %s: %s",
-		    o->rc->name, o->rc->oauth2_token_command != NULL ?
-		    "running" : "POST to", oauth2_source(o), err);
+	}
+	snprintf(why, sizeof(why), o->rc->oauth2_token_command != NULL ?
+	    "%s failed: %s" : "POST to %s: %s", oauth2_source(o),
+	    err != NULL ? err : "");
 	/* A waiter's callback may cancel or add others: take one by one. */
 	o->settling = true;
 	while ((w = TAILQ_FIRST(&o->waiting)) != NULL) {
 		TAILQ_REMOVE(&o->waiting, w, link);
-		w->cb(st, o->token, o->gen, err, w->arg);
+		w->cb(st, o->token, o->gen, why, w->arg);
 		free(w);
 	}
 	o->settling = false;
@@ -299,7 +301,7 @@ oauth2_on_http(const struct oauth2_http_result *res, void *arg)
 		lifetime = strtol(json_string_value(exp), NULL, 10);
 	if (res->status != 200)
 		snprintf(err, sizeof(err), "HTTP %d%s%s", res->status,
-		    words[0] ? ": " : "", words[0] ? words :
+		    words[0] ? ": " : " ", words[0] ? words :
 		    "(no error in the answer)");
 	else if (j == NULL || !json_is_object(j))
 		snprintf(err, sizeof(err), "HTTP 200 but the answer is not a "
