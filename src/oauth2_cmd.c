@@ -81,7 +81,7 @@ oauth2_cmd_exited(struct oauth2_cmd *c, int st)
 		c->out[strcspn(c->out, "\r\n")] = '\0';
 		if (c->overflow)
 			oauth2_cmd_finish(c, OAUTH2_FAILED, NULL, "its first "
-			    "line is longer than " "8192 bytes");
+			    "line is longer than 8192 bytes");
 		else if (c->out[0] == '\0')
 			oauth2_cmd_finish(c, OAUTH2_FAILED, NULL, "it printed "
 			    "no token");
@@ -225,7 +225,8 @@ oauth2_cmd_run(struct event_base *base, const char *command,
 	    oauth2_cmd_on_read, c)) == NULL ||
 	    (c->ev_timer = evtimer_new(base, oauth2_cmd_on_timer, c)) == NULL ||
 	    (c->ev_reap = evtimer_new(base, oauth2_cmd_on_reap, c)) == NULL ||
-	    event_add(c->ev_read, NULL) < 0 || event_add(c->ev_timer, &tv) < 0) {
+	    event_add(c->ev_read, NULL) < 0 ||
+	    event_add(c->ev_timer, &tv) < 0) {
 		oauth2_cmd_free(c);
 		errbuf_set(eb, "oauth2_token_command: cannot watch its output");
 		return NULL;

@@ -16,7 +16,7 @@
 #  - a token endpoint (and an oauth2_token_command) that does not
 #    answer keeps nothing else waiting: the listener takes a message
 #    while the token is outstanding.
-# shellcheck disable=SC2016,SC2119  # conditions are code for wait_for; ternd_stop takes optional arguments
+# shellcheck disable=SC2016,SC2119,SC2317  # conditions are code for wait_for; ternd_stop takes optional arguments; helpers called through wait_for
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
