@@ -1,6 +1,8 @@
 /*
  * qmgr_conn: the queue manager's SMTP sessions to relays — resolving the
- * relay, starting the session (with its password or OAuth2 token),
+ * relay, getting its OAuth2 token (oauth2.h: cached, fetched without
+ * blocking the loop, dropped when the server refuses it), starting the
+ * session (with its password or token),
  * smtpc's events carried into the jobs, a ready session taking the next
  * job in its relay's line, and closing a relay set's sessions on reload
  * and shutdown.
@@ -18,8 +20,11 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include <openssl/crypto.h>
+
 #include "dns.h"
 #include "log.h"
+#include "oauth2.h"
 #include "qmgr_int.h"
 #include "relay_state.h"
 #include "smtpc.h"
@@ -71,6 +76,51 @@ qmgr_conn_failed(struct qmgr_conn *c, const struct smtpc_outcome *out)
 		w->relay = NULL;
 		qmgr_route(w);
 	}
+}
+
+/* No session could be made (stage, why): fail it and close it. */
+static void
+qmgr_conn_abort(struct qmgr_conn *c, enum smtpc_stage stage,
+    const char *why)
+{
+	struct smtpc_outcome out;
+
+	memset(&out, 0, sizeof(out));
+	out.stage = stage;
+	snprintf(out.err, sizeof(out.err), "%s", why);
+	qmgr_conn_unlist(c);
+	qmgr_conn_failed(c, &out);
+	qmgr_conn_close(c);
+}
+
+/*
+ * The session's AUTH failed: when the server says the token is no
+ * good (oauth2_auth_refused), it is not handed out again; and when it
+ * came from the cache, the job tries again at once on a new session
+ * with a token fetched for it, instead of counting as the relay's
+ * failure.  Returns true when the job was taken care of so.
+ */
+static bool
+qmgr_conn_token_refused(struct qmgr_conn *c,
+    const struct smtpc_outcome *out)
+{
+	struct qmgr_relay *r = c->relay;
+	struct qmgr_job *job = c->job;
+
+	if (c->token == NULL || r->oauth2 == NULL ||
+	    !oauth2_auth_refused(out))
+		return false;
+	oauth2_refused(r->oauth2, c->token_gen);
+	if (c->token_fresh || job == NULL || r->set->retired ||
+	    c->q->stopping)
+		return false;
+	log_msg(LOG_INFO, "relay %s (%s): the cached OAuth2 token was "
+	    "refused (%s); fetching a new one", r->rc->name, c->addr_text,
+	    out->err[0] ? out->err : out->reply.text);
+	c->job = NULL;
+	job->conn = NULL;
+	qmgr_conn_new(c->q, r, job);
+	return true;
 }
 
 /* Whether the server announced the DSN extension (RFC 3461). */
@@ -128,7 +178,7 @@ qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
 		if (c->ready && c->job == NULL)
 			log_msg(LOG_INFO, "relay %s: idle session closed: %s",
 			    c->relay->rc->name, out->err);
-		else
+		else if (!qmgr_conn_token_refused(c, out))
 			qmgr_conn_failed(c, out);
 		qmgr_conn_close(c);
 		break;
@@ -173,34 +223,13 @@ qmgr_conn_close(struct qmgr_conn *c)
 	qmgr_conn_unlist(c);
 	if (c->s != NULL)
 		smtpc_free(c->s);
+	oauth2_cancel(c->wait);
+	if (c->token != NULL) {
+		OPENSSL_cleanse(c->token, strlen(c->token));
+		free(c->token);
+	}
 	free(c);
 	qmgr_relays_unref(set);
-}
-
-/* Run oauth2_token_command for a relay; the token is kept for the
- * relay's next sessions only while it works (a failed AUTH drops it). */
-static void
-qmgr_relay_token(struct qmgr_relay *r)
-{
-	char line[8192];
-	FILE *p;
-
-	if (r->rc->oauth2_token_command == NULL)
-		return;
-	free(r->token);
-	r->token = NULL;
-	if ((p = popen(r->rc->oauth2_token_command, "r")) == NULL)
-		return;
-	if (fgets(line, sizeof(line), p) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		r->token = strdup(line);
-	}
-	if (pclose(p) != 0 && r->token != NULL) {
-		log_msg(LOG_WARNING, "relay %s: oauth2_token_command failed",
-		    r->rc->name);
-		free(r->token);
-		r->token = NULL;
-	}
 }
 
 static void
@@ -209,9 +238,7 @@ qmgr_conn_start(struct qmgr_conn *c)
 	struct qmgr_relay *r = c->relay;
 	const struct config *cfg = c->q->td->cfg;
 	struct smtpc_config sc;
-	struct smtpc_outcome out;
 
-	qmgr_relay_token(r);
 	memset(&sc, 0, sizeof(sc));
 	sc.host = r->rc->host;
 	memcpy(&sc.addr, &c->addr.sa, sizeof(sc.addr));
@@ -222,19 +249,74 @@ qmgr_conn_start(struct qmgr_conn *c)
 	sc.auth = (enum smtpc_auth_mode)r->rc->auth;
 	sc.username = r->rc->username;
 	sc.password = r->password;
-	sc.oauth2_token = r->token;
+	sc.oauth2_token = c->token;
 	sc.helo_name = cfg->hostname;
 	sc.connect_timeout = (unsigned)r->rc->connect_timeout;
 	sc.command_timeout = (unsigned)r->rc->command_timeout;
 	sc.idle_timeout = QMGR_IDLE_TIMEOUT;
 	c->s = smtpc_new(c->q->td->base, &sc, qmgr_on_smtpc, c);
-	if (c->s == NULL) {
-		memset(&out, 0, sizeof(out));
-		out.stage = SMTPC_STAGE_CONNECT;
-		snprintf(out.err, sizeof(out.err), "out of memory");
-		qmgr_conn_unlist(c);
-		qmgr_conn_failed(c, &out);
-		qmgr_conn_close(c);
+	if (c->s == NULL)
+		qmgr_conn_abort(c, SMTPC_STAGE_CONNECT, "out of memory");
+}
+
+/* The session's own copy of the token: the relay's may be replaced
+ * while the session still needs it. */
+static void
+qmgr_conn_take_token(struct qmgr_conn *c, const char *token, uint64_t gen,
+    bool fresh)
+{
+	if ((c->token = strdup(token)) == NULL) {
+		qmgr_conn_abort(c, SMTPC_STAGE_AUTH, "out of memory");
+		return;
+	}
+	c->token_gen = gen;
+	c->token_fresh = fresh;
+	qmgr_conn_start(c);
+}
+
+static void
+qmgr_on_token(enum oauth2_status st, const char *token, uint64_t gen,
+    const char *err, void *arg)
+{
+	struct qmgr_conn *c = arg;
+	char why[ERRBUF_SIZE];
+
+	c->wait = NULL;
+	if (st == OAUTH2_OK)
+		qmgr_conn_take_token(c, token, gen, true);
+	else if (st == OAUTH2_CANCELLED)
+		qmgr_conn_close(c);     /* ternd stops */
+	else {
+		snprintf(why, sizeof(why), "no OAuth2 token: %s", err);
+		qmgr_conn_abort(c, SMTPC_STAGE_AUTH, why);
+	}
+}
+
+/* Start the session, with an OAuth2 token first when the relay uses
+ * one: from the cache, or once the fetch under way ends. */
+static void
+qmgr_conn_token(struct qmgr_conn *c)
+{
+	struct qmgr_relay *r = c->relay;
+	const char *token;
+	struct errbuf eb;
+	uint64_t gen;
+
+	if (r->oauth2 == NULL) {
+		qmgr_conn_start(c);
+		return;
+	}
+	errbuf_clear(&eb);
+	switch (oauth2_get(r->oauth2, c->q->td->base, c->q->td->dns,
+	    qmgr_on_token, c, &token, &gen, &c->wait, &eb)) {
+	case 1:
+		qmgr_conn_take_token(c, token, gen, false);
+		break;
+	case 0:
+		break;
+	default:
+		qmgr_conn_abort(c, SMTPC_STAGE_AUTH, eb.msg);
+		break;
 	}
 }
 
@@ -243,7 +325,6 @@ qmgr_on_resolved(enum dns_status st, const char *err,
     const struct dns_addr *addrs, size_t n, void *arg)
 {
 	struct qmgr_conn *c = arg;
-	struct smtpc_outcome out;
 	char ip[64] = "?";
 
 	if (st == DNS_OK && n > 0) {
@@ -256,20 +337,15 @@ qmgr_on_resolved(enum dns_status st, const char *err,
 			    &c->addr.sa)->sin_addr, ip, sizeof(ip));
 		snprintf(c->addr_text, sizeof(c->addr_text), "%s[%s]:%u",
 		    c->relay->rc->host, ip, (unsigned)c->relay->rc->port);
-		qmgr_conn_start(c);
+		qmgr_conn_token(c);
 		return;
 	}
-	memset(&out, 0, sizeof(out));
-	out.stage = SMTPC_STAGE_CONNECT;
-	snprintf(out.err, sizeof(out.err), "%s", err ? err :
-	    "DNS lookup failed");
 	if (st == DNS_ECANCELLED) {
 		qmgr_conn_close(c);
 		return;
 	}
-	qmgr_conn_unlist(c);
-	qmgr_conn_failed(c, &out);
-	qmgr_conn_close(c);
+	qmgr_conn_abort(c, SMTPC_STAGE_CONNECT, err ? err :
+	    "DNS lookup failed");
 }
 
 /* A new session for relay r, carrying job once it is ready. */
@@ -295,16 +371,8 @@ qmgr_conn_new(struct qmgr *q, struct qmgr_relay *r, struct qmgr_job *job)
 	r->set->refs++;
 	errbuf_clear(&eb);
 	if (dns_resolve(q->td->dns, r->rc->host, (uint16_t)r->rc->port,
-	    qmgr_on_resolved, c, &eb) < 0) {
-		struct smtpc_outcome out;
-
-		memset(&out, 0, sizeof(out));
-		out.stage = SMTPC_STAGE_CONNECT;
-		snprintf(out.err, sizeof(out.err), "%s", eb.msg);
-		qmgr_conn_unlist(c);
-		qmgr_conn_failed(c, &out);
-		qmgr_conn_close(c);
-	}
+	    qmgr_on_resolved, c, &eb) < 0)
+		qmgr_conn_abort(c, SMTPC_STAGE_CONNECT, eb.msg);
 }
 
 /* A ready session of r without a job, or NULL. */
@@ -356,7 +424,7 @@ qmgr_shutdown_set(struct qmgr_relays *set)
 			c->job = NULL;
 			/* A session still waiting for DNS is closed by the
 			 * lookup's cancellation when ternd frees DNS. */
-			if (c->s != NULL)
+			if (c->s != NULL || c->wait != NULL)
 				qmgr_conn_close(c);
 		}
 	}

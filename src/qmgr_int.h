@@ -23,6 +23,7 @@
 #include "dns.h"
 #include "envelope.h"
 #include "errbuf.h"
+#include "oauth2.h"
 #include "qmgr.h"
 #include "queue.h"
 #include "route.h"
@@ -37,7 +38,7 @@ struct qmgr_relay {
 	size_t index;
 	struct relay_state *state;
 	char *password;
-	char *token;
+	struct oauth2 *oauth2;  /* its token source, or NULL */
 	SSL_CTX *ssl;
 	LIST_HEAD(, qmgr_conn) conns;
 	unsigned nconns;
@@ -64,6 +65,10 @@ struct qmgr_conn {
 	bool ready;
 	struct dns_addr addr;
 	char addr_text[300];    /* host[ip]:port, for logs */
+	struct oauth2_wait *wait; /* waiting for relay->oauth2's token */
+	char *token;            /* the session's copy of it */
+	uint64_t token_gen;
+	bool token_fresh;       /* fetched for this session (not cached) */
 	bool listed;            /* in relay->conns */
 	LIST_ENTRY(qmgr_conn) link;
 };

@@ -56,6 +56,30 @@ qmgr_read_secret(const char *path, const char *what, struct errbuf *eb)
 	return data;
 }
 
+/* The relay's token source, its client secret read now (at start and
+ * on every reload). */
+static int
+qmgr_relay_oauth2(struct qmgr_relay *r, const struct config_relay *rc,
+    struct errbuf *eb)
+{
+	char *secret = NULL;
+
+	if (rc->oauth2_token_command == NULL && rc->oauth2_token_url == NULL)
+		return 0;
+	if (rc->oauth2_token_command == NULL &&
+	    rc->oauth2_client_secret_file != NULL &&
+	    (secret = qmgr_read_secret(rc->oauth2_client_secret_file,
+	    "oauth2_client_secret_file", eb)) == NULL)
+		return errbuf_prefix(eb, "relay %s", rc->name);
+	r->oauth2 = oauth2_new(rc, secret, eb);
+	if (secret != NULL) {
+		OPENSSL_cleanse(secret, strlen(secret));
+		free(secret);
+	}
+	return r->oauth2 != NULL ? 0 : errbuf_prefix(eb, "relay %s",
+	    rc->name);
+}
+
 static int
 qmgr_relay_init(struct qmgr_relay *r, const struct config_relay *rc,
     size_t index, struct errbuf *eb)
@@ -72,7 +96,7 @@ qmgr_relay_init(struct qmgr_relay *r, const struct config_relay *rc,
 	if (rc->tls != CONFIG_TLS_NONE &&
 	    (r->ssl = smtpc_tls_ctx_new(rc->tls_ca_file, eb)) == NULL)
 		return errbuf_prefix(eb, "relay %s", rc->name);
-	return 0;
+	return qmgr_relay_oauth2(r, rc, eb);
 }
 
 static void
@@ -84,7 +108,7 @@ qmgr_relay_fini(struct qmgr_relay *r)
 		OPENSSL_cleanse(r->password, strlen(r->password));
 		free(r->password);
 	}
-	free(r->token);
+	oauth2_free(r->oauth2);
 	if (r->ssl != NULL)
 		SSL_CTX_free(r->ssl);
 }

@@ -4,6 +4,7 @@ SMTP client's integration tests, with faults on demand.
 
     smtp_peer.py --port 0 --ready-file F --maildir D [--tls starttls|implicit|none]
                  [--cert C --key K] [--auth-user U --auth-pass P] [--auth-token T]
+                 [--auth-token-file F]
                  [--fault NAME]... [--transcript FILE] [--lifetime SECONDS]
                  [--address IP] [--sessions-file FILE]
 
@@ -16,6 +17,10 @@ per accepted recipient, an empty line, then the message exactly as
 received (CRLF, dots unstuffed).  --transcript gets one line per command
 ("AUTH PLAIN", never the credentials).  The server stops by itself after
 --lifetime seconds (default 120), so a test that dies leaves nothing behind.
+--auth-token-file names a file whose first line is the one XOAUTH2 token
+accepted, read again at every AUTH (so a test can rotate it); it
+replaces --auth-token.  A refused XOAUTH2 token gets the error challenge
+{"status":"401",...} and then 535.
 --sessions-file gets three lines, rewritten (atomically) whenever a
 connection comes or goes: "current N" (sessions open now), "max N" (the
 most that were ever open at once) and "total N" (connections accepted).
@@ -36,6 +41,8 @@ Faults (--fault, repeatable):
     long-greeting         greet with a 3000-octet line
     endless-greeting      greet with 1001 "220-" lines
     silent                accept connections and say nothing
+    close-after-data      hang up right after answering each message's
+                          final dot (every message a new session)
 """
 
 import argparse
@@ -172,6 +179,9 @@ class PeerSMTP(SMTP):
     async def smtp_DATA(self, arg):
         self.note("DATA")
         await super().smtp_DATA(arg)
+        if "close-after-data" in self.opts.faults and self.transport:
+            # The reply is in the transport's buffer: close flushes it.
+            self.transport.close()
 
     async def smtp_QUIT(self, arg):
         self.note("QUIT")
@@ -259,8 +269,15 @@ class Handler:
         except Exception:
             return AuthResult(success=False)
         fields = dict(p.split("=", 1) for p in blob.split("\x01") if "=" in p)
-        ok = (fields.get("user") == self.opts.auth_user and
-              fields.get("auth") == "Bearer %s" % self.opts.auth_token and
+        token = self.opts.auth_token
+        if self.opts.auth_token_file:
+            try:
+                with open(self.opts.auth_token_file) as f:
+                    token = f.readline().strip()
+            except OSError:
+                token = None
+        ok = (token and fields.get("user") == self.opts.auth_user and
+              fields.get("auth") == "Bearer %s" % token and
               "auth-535" not in self.opts.faults)
         if ok:
             return AuthResult(success=True, handled=False)
@@ -323,6 +340,7 @@ def parse():
     ap.add_argument("--auth-user")
     ap.add_argument("--auth-pass")
     ap.add_argument("--auth-token")
+    ap.add_argument("--auth-token-file")
     ap.add_argument("--fault", action="append", default=[])
     ap.add_argument("--maildir", required=True)
     ap.add_argument("--ready-file", required=True)
