@@ -598,12 +598,18 @@ static void
 config_finish_relay(struct config_parser *p, struct config_relay *r)
 {
 	const struct relay_preset *pre = NULL;
+	char host[256];
+	struct errbuf eb;
 
-	if (r->preset != NULL && (pre = relay_preset_find(r->preset)) == NULL)
-		config_error(p, r->line, "[relay %s]: unknown preset '%s'; "
-		    "known: %s", r->name, r->preset, relay_preset_names());
+	/* "NAME:REGION" picks the region's host (ses:eu-west-1). */
+	errbuf_clear(&eb);
+	if (r->preset != NULL && relay_preset_host(r->preset, host,
+	    sizeof(host), &eb) < 0)
+		config_error(p, r->line, "[relay %s]: %s", r->name, eb.msg);
+	else if (r->preset != NULL)
+		pre = relay_preset_find(r->preset);
 	if (r->host == NULL && pre != NULL)
-		r->host = str_xdup(pre->host);
+		r->host = str_xdup(host);
 	if (r->host == NULL && r->preset == NULL)
 		config_error(p, r->line, "[relay %s]: set host (and port) or "
 		    "a preset", r->name);
