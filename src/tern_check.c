@@ -163,13 +163,14 @@ tern_cmd_check(const struct config *cfg, int argc, char **argv)
 		return EX_CONFIG;
 	}
 	printf("%s: OK (%zu relay%s, %zu listener%s, %zu DKIM domain%s, "
-	    "delivery %s%s", c.path, cfg->nrelays, cfg->nrelays == 1 ? "" :
-	    "s", cfg->nlistens, cfg->nlistens == 1 ? "" : "s", cfg->ndkims,
-	    cfg->ndkims == 1 ? "" : "s", cfg->delivery ==
-	    CONFIG_DELIVERY_RELAY ? "relay" : "direct", c.warnings ? "; " :
-	    ")\n");
+	    "delivery %s", cfg->path ? cfg->path : "built-in defaults",
+	    cfg->nrelays, cfg->nrelays == 1 ? "" : "s", cfg->nlistens,
+	    cfg->nlistens == 1 ? "" : "s", cfg->ndkims,
+	    cfg->ndkims == 1 ? "" : "s",
+	    cfg->delivery == CONFIG_DELIVERY_RELAY ? "relay" : "direct");
 	if (c.warnings > 0)
-		printf("%u warning%s)\n", c.warnings,
+		printf("; %u warning%s", c.warnings,
 		    c.warnings == 1 ? "" : "s");
+	printf(")\n");
 	return EX_OK;
 }

@@ -174,8 +174,8 @@ tern_check_dkim_key(struct tern_check *c, const struct config_dkim *d,
 	else if (!want_rsa && type != EVP_PKEY_ED25519)
 		tern_check_say(c, d->line, TERN_CHECK_ERROR, "%s: key_file %s "
 		    "does not hold an Ed25519 key, but algorithm = "
-		    "ed25519-sha256: set algorithm = rsa-sha256 if it is an RSA "
-		    "key", sect, d->key_file);
+		    "ed25519-sha256: set algorithm = rsa-sha256 if it is an "
+		    "RSA key", sect, d->key_file);
 	else if (want_rsa && bits < TERN_CHECK_RSA_MIN)
 		tern_check_say(c, d->line, TERN_CHECK_ERROR, "%s: key_file %s "
 		    "holds a %d-bit RSA key, which receivers ignore and ternd "
@@ -204,9 +204,10 @@ tern_check_dkims(struct tern_check *c)
 			continue;
 		if ((pk = tern_check_load_key(d->key_file)) == NULL) {
 			tern_check_say(c, d->line, TERN_CHECK_ERROR, "%s: "
-			    "key_file %s does not hold a PEM private key (or it "
-			    "is encrypted): make one with tern dkim keygen %s "
-			    "%s", sect, d->key_file, d->domain, d->selector);
+			    "key_file %s does not hold a PEM private key (or "
+			    "it is encrypted): make one with tern dkim keygen "
+			    "%s %s", sect, d->key_file, d->domain,
+			    d->selector);
 			continue;
 		}
 		tern_check_dkim_key(c, d, sect, pk);

@@ -82,9 +82,9 @@ tern_check_cert_dates(struct tern_check *c, const struct config_listen *l,
 	if (ASN1_TIME_to_tm(end, &tm) == 1)
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	if (X509_cmp_current_time(end) < 0)
-		tern_check_say(c, l->line, TERN_CHECK_ERROR, "%s: tls_cert_file "
-		    "%s expired on %s; clients will refuse it: renew it",
-		    sect, l->tls_cert_file, date);
+		tern_check_say(c, l->line, TERN_CHECK_ERROR, "%s: "
+		    "tls_cert_file %s expired on %s; clients will refuse it: "
+		    "renew it", sect, l->tls_cert_file, date);
 	else if (X509_cmp_time(end, &soon) < 0)
 		tern_check_say(c, l->line, TERN_CHECK_WARN, "%s: tls_cert_file "
 		    "%s expires on %s: renew it (and reload ternd)", sect,
@@ -104,8 +104,9 @@ tern_check_cert(struct tern_check *c, const struct config_listen *l,
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (x == NULL) {
-		tern_check_say(c, l->line, TERN_CHECK_ERROR, "%s: tls_cert_file "
-		    "%s holds no PEM certificate", sect, l->tls_cert_file);
+		tern_check_say(c, l->line, TERN_CHECK_ERROR, "%s: "
+		    "tls_cert_file %s holds no PEM certificate", sect,
+		    l->tls_cert_file);
 		return;
 	}
 	tern_check_cert_dates(c, l, sect, x);

@@ -214,8 +214,9 @@ tern_check_relay(struct tern_check *c, const struct config_relay *r,
 		tern_check_say(c, r->line, W, "%s: from_name is used only with "
 		    "from; set from too", s);
 	if (r->max_per_day != 0 && r->max_per_hour > r->max_per_day)
-		tern_check_say(c, r->line, W, "%s: max_per_hour (%llu) is above "
-		    "max_per_day (%llu), so the hourly quota is never reached",
+		tern_check_say(c, r->line, W, "%s: max_per_hour (%llu) is "
+		    "above max_per_day (%llu), so the hourly quota is never "
+		    "reached",
 		    s, (unsigned long long)r->max_per_hour,
 		    (unsigned long long)r->max_per_day);
 	if (r->host != NULL)

@@ -285,8 +285,10 @@ config_test_presets_region(void **state)
 {
 	static const char *const good[][2] = {
 		{ "ses:eu-west-1", "email-smtp.eu-west-1.amazonaws.com" },
-		{ "SES:ap-southeast-2", "email-smtp.ap-southeast-2.amazonaws.com" },
-		{ "ses:us-gov-west-1", "email-smtp.us-gov-west-1.amazonaws.com" },
+		{ "SES:ap-southeast-2",
+		    "email-smtp.ap-southeast-2.amazonaws.com" },
+		{ "ses:us-gov-west-1",
+		    "email-smtp.us-gov-west-1.amazonaws.com" },
 		{ "zoho:eu", "smtp.zoho.eu" },
 		{ "Zoho:AU", "smtp.zoho.com.au" },
 		{ "zoho", "smtp.zoho.com" },
