@@ -32,7 +32,7 @@
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_SECTIONS 1000
-#define CONFIG_MAX_KEYS 128
+#define CONFIG_MAX_KEYS CONFIG_KEY_LINES
 
 struct config_parser {
 	const char *path;
@@ -581,6 +581,8 @@ config_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	p->seen[idx] = 1;
+	if (p->sec == CONFIG_SEC_GLOBAL)
+		p->cfg->key_lines[idx] = p->line;
 	if (value[0] == '\0') {
 		config_error(p, p->line, "'%s' has no value; remove the line "
 		    "to use the default", name);
@@ -890,6 +892,15 @@ config_tls_policy(const struct config_tls_policy *v, size_t n,
 		}
 	}
 	return best;
+}
+
+unsigned
+config_key_line(const struct config *cfg, const char *name)
+{
+	const struct config_key *k;
+
+	k = config_schema_find(CONFIG_SEC_GLOBAL, name);
+	return k != NULL ? cfg->key_lines[k - config_schema] : 0;
 }
 
 const struct config_relay *

@@ -91,11 +91,18 @@ tern_check_who(struct tern_check *c)
 	if (!c->as_root && (pw = getpwuid(geteuid())) != NULL)
 		c->is_run_user = strcmp(pw->pw_name, c->cfg->run_user) == 0;
 	if (c->as_root && !c->have_run_user)
-		tern_check_say(c, 0, TERN_CHECK_WARN, "run_user %s does not "
+		tern_check_say(c, config_key_line(c->cfg, "run_user"),
+		    TERN_CHECK_WARN, "run_user %s does not "
 		    "exist, so ternd started as root refuses to run: create "
 		    "it (make install does) or set run_user",
 		    c->cfg->run_user);
 }
+
+/* A finding about a global key, at the line it was set on (none when
+ * it has its default). */
+#define TERN_CHECK_GLOBAL(c, key, ...) \
+	tern_check_say((c), config_key_line((c)->cfg, (key)), \
+	    TERN_CHECK_WARN, __VA_ARGS__)
 
 static void
 tern_check_globals(struct tern_check *c)
@@ -105,21 +112,21 @@ tern_check_globals(struct tern_check *c)
 	struct stat st;
 
 	if (strchr(cfg->hostname, '.') == NULL)
-		tern_check_say(c, 0, TERN_CHECK_WARN, "hostname '%s' is not "
-		    "fully qualified; set hostname = name.your-domain, "
-		    "receivers reject unqualified EHLO names", cfg->hostname);
+		TERN_CHECK_GLOBAL(c, "hostname", "hostname '%s' is not fully "
+		    "qualified; set hostname = name.your-domain, receivers "
+		    "reject unqualified EHLO names", cfg->hostname);
 	if (stat(cfg->queue_dir, &st) < 0)
-		tern_check_say(c, 0, TERN_CHECK_WARN, "queue_dir %s: %s; it is "
+		TERN_CHECK_GLOBAL(c, "queue_dir", "queue_dir %s: %s; it is "
 		    "created by 'make install' (or on first use when you own "
 		    "its parent)", cfg->queue_dir, strerror(errno));
 	if (cfg->delivery == CONFIG_DELIVERY_DIRECT && cfg->direct_port != 25)
-		tern_check_say(c, 0, TERN_CHECK_WARN, "direct_port is %llu: "
-		    "MX hosts take mail on port 25 only, so direct delivery "
-		    "to real domains fails; remove direct_port (it is for "
-		    "tests)", (unsigned long long)cfg->direct_port);
-	if (cfg->delay_warning != 0 && cfg->delay_warning >=
-	    cfg->queue_lifetime)
-		tern_check_say(c, 0, TERN_CHECK_WARN, "delay_warning is not "
+		TERN_CHECK_GLOBAL(c, "direct_port", "direct_port is %llu: MX "
+		    "hosts take mail on port 25 only, so direct delivery to "
+		    "real domains fails; remove direct_port (it is for tests)",
+		    (unsigned long long)cfg->direct_port);
+	if (cfg->delay_warning != 0 &&
+	    cfg->delay_warning >= cfg->queue_lifetime)
+		TERN_CHECK_GLOBAL(c, "delay_warning", "delay_warning is not "
 		    "shorter than queue_lifetime, so no delay notice is ever "
 		    "sent: lower delay_warning, or set it to 0");
 	if (cfg->log[0] == '/') {
@@ -127,9 +134,8 @@ tern_check_globals(struct tern_check *c)
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
 			*slash = '\0';
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			tern_check_say(c, 0, TERN_CHECK_WARN, "log %s: its "
-			    "directory %s does not exist: create it", cfg->log,
-			    dir);
+			TERN_CHECK_GLOBAL(c, "log", "log %s: its directory %s "
+			    "does not exist: create it", cfg->log, dir);
 	}
 	if (cfg->http != NULL && cfg->http->token_file != NULL)
 		tern_check_secret(c, cfg->http->line, "[http]", "token_file",

@@ -229,7 +229,8 @@ tern_check_relays(struct tern_check *c)
 	size_t i;
 
 	if (c->cfg->delivery == CONFIG_DELIVERY_DIRECT && c->cfg->nrelays > 0)
-		tern_check_say(c, c->cfg->relays[0].line, W, "delivery = "
+		tern_check_say(c, config_key_line(c->cfg, "delivery"), W,
+		    "delivery = "
 		    "direct, so the [relay] sections are not used: remove "
 		    "delivery to send through them");
 	for (i = 0; i < c->cfg->nrelays; i++)

@@ -214,7 +214,7 @@ warn "auth = none with a username" 7 "auth = none, so username, password_file an
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	err "password_file run_user cannot read" 8 "password_file $F/pass cannot be read by run_user nobody.*chown nobody $F/pass" \
 		"run_user = nobody" "${authed[@]}"
-	warn "run_user that does not exist" "" "run_user tern-no-such-user does not exist" \
+	warn "run_user that does not exist" 7 "run_user tern-no-such-user does not exist" \
 		"run_user = tern-no-such-user"
 else
 	skip "run_user cannot read the password_file" "needs root and a nobody account"
@@ -255,7 +255,7 @@ warn "hourly quota above the daily one" 7 "max_per_hour \\(100\\) is above max_p
 warn "two relays on one server and account" 11 "same host, port and username as \\[relay r\\] \\(line 7\\)" \
 	"${authed[@]}" "[relay twin]" "host = SMTP.example.net" "username = u@example.net" \
 	"password_file = $F/pass"
-warn "delivery = direct with relays" 8 "delivery = direct, so the \\[relay\\] sections are not used" \
+warn "delivery = direct with relays" 7 "delivery = direct, so the \\[relay\\] sections are not used" \
 	"delivery = direct" "${relay[@]}"
 
 # ---------------------------------------------------------------- presets
@@ -331,12 +331,14 @@ warn "DKIM RSA key of 1024 bits" 7 "holds a 1024-bit RSA key; some receivers wan
 	"${dk[@]}" "key_file = $F/rsa1024.key"
 
 # ---------------------------------------------------------------- globals
-warn "direct_port other than 25" "" "direct_port is 2525: MX hosts take mail on port 25 only" \
+warn "direct_port other than 25" 8 "direct_port is 2525: MX hosts take mail on port 25 only" \
 	"delivery = direct" "direct_port = 2525"
-warn "delay_warning not below queue_lifetime" "" "delay_warning is not shorter than queue_lifetime" \
+warn "delay_warning not below queue_lifetime" 7 "delay_warning is not shorter than queue_lifetime" \
 	"delay_warning = 5d" "queue_lifetime = 5d"
-warn "log file in a missing directory" "" "log $F/nodir/tern.log: its directory $F/nodir does not exist" \
+warn "log file in a missing directory" 7 "log $F/nodir/tern.log: its directory $F/nodir does not exist" \
 	"log = $F/nodir/tern.log"
+warn "unqualified hostname" 7 "hostname 'mail' is not fully qualified; set hostname = name.your-domain" \
+	"hostname = mail"
 err "[http] token_file readable by others" 7 "token_file $F/open can be read or changed by others" \
 	"[http]" "token_file = $F/open"
 

@@ -97,6 +97,10 @@ config_test_globals(void **state)
 	assert_int_equal(cfg->retry_max, 7200);
 	assert_int_equal(cfg->log_format, CONFIG_LOG_JSON);
 	assert_int_equal(cfg->empty_subject_from_body, 40);
+	assert_int_equal(config_key_line(cfg, "hostname"), 1);
+	assert_int_equal(config_key_line(cfg, "log_format"), 7);
+	assert_int_equal(config_key_line(cfg, "direct_port"), 0);
+	assert_int_equal(config_key_line(cfg, "nosuch"), 0);
 	config_free(cfg);
 }
 
@@ -409,6 +413,7 @@ config_test_schema_defaults(void **state)
 			assert_true(config_schema_choice(k, k->def) >= 0);
 	}
 	assert_true(n > 40);
+	assert_true(n <= CONFIG_KEY_LINES);
 }
 
 int
