@@ -70,6 +70,15 @@ tern_check_readable(struct tern_check *c, unsigned line, const char *sect,
 	return false;
 }
 
+/* Does ternd itself refuse a file of this key that others may use?
+ * (It does for these; the rest are still secrets worth an error.) */
+static bool
+tern_check_refused(const char *key)
+{
+	return strcmp(key, "password_file") == 0 ||
+	    strcmp(key, "users_file") == 0 || strcmp(key, "key_file") == 0;
+}
+
 bool
 tern_check_secret(struct tern_check *c, unsigned line, const char *sect,
     const char *key, const char *path, enum tern_check_reader reader,
@@ -98,9 +107,10 @@ tern_check_secret(struct tern_check *c, unsigned line, const char *sect,
 	}
 	if (st.st_mode & 0007)
 		tern_check_say(c, line, TERN_CHECK_ERROR, "%s: %s %s can be "
-		    "read or changed by others (mode %04o), and ternd refuses "
-		    "it: run chmod o= %s", sect, key, path,
-		    (unsigned)(st.st_mode & 07777), path);
+		    "read or changed by others (mode %04o)%s: run chmod o= %s",
+		    sect, key, path, (unsigned)(st.st_mode & 07777),
+		    tern_check_refused(key) ? ", and ternd refuses it" : "",
+		    path);
 	else if (st.st_mode & S_IWGRP)
 		tern_check_say(c, line, TERN_CHECK_WARN, "%s: %s %s can be "
 		    "changed by its group (mode %04o): run chmod g-w %s", sect,

@@ -197,7 +197,7 @@ err "password_file missing" 7 "password_file $F/nope: No such file .*create it \
 	"${relay[@]}" "username = u@example.net" "password_file = $F/nope"
 err "password_file a directory" 7 "password_file $F/dir is not a regular file" \
 	"${relay[@]}" "username = u@example.net" "password_file = $F/dir"
-err "password_file readable by others" 7 "password_file $F/open can be read or changed by others \\(mode 0644\\).*chmod o= $F/open" \
+err "password_file readable by others" 7 "password_file $F/open can be read or changed by others \\(mode 0644\\), and ternd refuses it: run chmod o= $F/open" \
 	"${relay[@]}" "username = u@example.net" "password_file = $F/open"
 err "password_file writable by others" 7 "others \\(mode 0602\\)" \
 	"${relay[@]}" "username = u@example.net" "password_file = $F/otherw"
@@ -301,7 +301,7 @@ warn "users_file with auth = none" 7 "users_file is not used with auth = none" \
 	"${lan[@]}" "users_file = $F/users"
 err "certificate missing" 7 "tls_cert_file $F/nope.pem: No such file" \
 	"${lan[@]}" "tls = starttls" "tls_cert_file = $F/nope.pem" "tls_key_file = $F/good.key"
-err "key readable by others" 7 "tls_key_file $F/open can be read or changed by others" \
+err "key readable by others" 7 "tls_key_file $F/open can be read or changed by others \\(mode 0644\\): run chmod o= " \
 	"${tlslan[@]}" "tls_key_file = $F/open"
 err "key of another certificate" 7 "tls_key_file $F/other.key is not the key of tls_cert_file $F/good.pem" \
 	"${tlslan[@]}" "tls_key_file = $F/other.key"
