@@ -209,6 +209,13 @@ tern_check_dkims(struct tern_check *c)
 	for (i = 0; i < c->cfg->ndkims; i++) {
 		d = &c->cfg->dkims[i];
 		snprintf(sect, sizeof(sect), "[dkim %s]", d->domain);
+		if (access(d->key_file, F_OK) < 0 && errno == ENOENT) {
+			tern_check_say(c, d->line, TERN_CHECK_ERROR, "%s: "
+			    "key_file %s does not exist: make it with tern "
+			    "dkim keygen %s %s --out %s", sect, d->key_file,
+			    d->domain, d->selector, d->key_file);
+			continue;
+		}
 		if (!tern_check_secret(c, d->line, sect, "key_file",
 		    d->key_file, TERN_CHECK_BY_RUN_USER, true))
 			continue;

@@ -314,7 +314,7 @@ err "certificate file without a certificate" 7 "tls_cert_file $F/pass holds no P
 
 # ---------------------------------------------------------------- DKIM
 dk=("[dkim example.org]" "selector = s1")
-err "DKIM key missing" 7 "key_file $F/nope.key: No such file" "${dk[@]}" "key_file = $F/nope.key"
+err "DKIM key missing" 7 "key_file $F/nope.key does not exist: make it with tern dkim keygen example.org s1 --out $F/nope.key" "${dk[@]}" "key_file = $F/nope.key"
 err "DKIM key readable by others" 7 "key_file $F/ed-open.key can be read or changed by others" \
 	"${dk[@]}" "key_file = $F/ed-open.key" "algorithm = ed25519-sha256"
 err "DKIM key a symbolic link" 7 "key_file $F/ed-link.key is a symbolic link" \
