@@ -32,7 +32,7 @@
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_SECTIONS 1000
-#define CONFIG_MAX_KEYS 128
+#define CONFIG_MAX_KEYS CONFIG_KEY_LINES
 
 struct config_parser {
 	const char *path;
@@ -581,6 +581,8 @@ config_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	p->seen[idx] = 1;
+	if (p->sec == CONFIG_SEC_GLOBAL)
+		p->cfg->key_lines[idx] = p->line;
 	if (value[0] == '\0') {
 		config_error(p, p->line, "'%s' has no value; remove the line "
 		    "to use the default", name);
@@ -598,12 +600,18 @@ static void
 config_finish_relay(struct config_parser *p, struct config_relay *r)
 {
 	const struct relay_preset *pre = NULL;
+	char host[256];
+	struct errbuf eb;
 
-	if (r->preset != NULL && (pre = relay_preset_find(r->preset)) == NULL)
-		config_error(p, r->line, "[relay %s]: unknown preset '%s'; "
-		    "known: %s", r->name, r->preset, relay_preset_names());
+	/* "NAME:REGION" picks the region's host (ses:eu-west-1). */
+	errbuf_clear(&eb);
+	if (r->preset != NULL && relay_preset_host(r->preset, host,
+	    sizeof(host), &eb) < 0)
+		config_error(p, r->line, "[relay %s]: %s", r->name, eb.msg);
+	else if (r->preset != NULL)
+		pre = relay_preset_find(r->preset);
 	if (r->host == NULL && pre != NULL)
-		r->host = str_xdup(pre->host);
+		r->host = str_xdup(host);
 	if (r->host == NULL && r->preset == NULL)
 		config_error(p, r->line, "[relay %s]: set host (and port) or "
 		    "a preset", r->name);
@@ -884,6 +892,15 @@ config_tls_policy(const struct config_tls_policy *v, size_t n,
 		}
 	}
 	return best;
+}
+
+unsigned
+config_key_line(const struct config *cfg, const char *name)
+{
+	const struct config_key *k;
+
+	k = config_schema_find(CONFIG_SEC_GLOBAL, name);
+	return k != NULL ? cfg->key_lines[k - config_schema] : 0;
 }
 
 const struct config_relay *

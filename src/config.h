@@ -29,6 +29,9 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/tern/tern.conf"
 #define CONFIG_ENV "TERN_CONFIG"
 
+/* At least the number of keys in the schema (config_schema.c). */
+#define CONFIG_KEY_LINES 128
+
 enum config_delivery { CONFIG_DELIVERY_RELAY, CONFIG_DELIVERY_DIRECT };
 enum config_log_format { CONFIG_LOG_TEXT, CONFIG_LOG_JSON };
 enum config_tls {
@@ -163,6 +166,9 @@ struct config {
 	struct config_tls_policy *tls_policies;
 	size_t ntls_policies;
 	struct config_http *http;    /* NULL without an [http] section */
+	/* The line each global key was set on, by schema index (0: not
+	 * set); see config_key_line. */
+	unsigned key_lines[CONFIG_KEY_LINES];
 };
 
 /* Called for every error found in the file: path, 1-based line (0 when
@@ -196,6 +202,10 @@ void config_free(struct config *cfg);
  * applies (opportunistic TLS). */
 const struct config_tls_policy *config_tls_policy(
     const struct config_tls_policy *v, size_t n, const char *domain);
+
+/* The line of the file where the global key name was set, or 0 when
+ * it was not (a default), for messages about it. */
+unsigned config_key_line(const struct config *cfg, const char *name);
 
 /* The relay named name, or NULL. */
 const struct config_relay *config_find_relay(const struct config *cfg,

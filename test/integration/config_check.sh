@@ -51,8 +51,21 @@ bad()
 	like "$ERR" "bad$n_bad\\.conf:$line: .*$pattern" "$desc: stderr names file:$line and explains"
 }
 
+# tern check also looks at the files a config names (tern_check.sh
+# tests that): these exist, private, for the all-keys config.
+ME=$(id -un)
+F=$SANDBOX/files
+mkdir -p "$F"
+for s in relay.pass secret token users; do echo "s3cret" >"$F/$s"; done
+chmod 600 "$F"/*
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$F/key.pem" -out "$F/cert.pem" \
+	-days 30 -subj /CN=mail.example.org >/dev/null 2>&1
+openssl genpkey -algorithm ed25519 -out "$F/dkim.key" >/dev/null 2>&1
+openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$F/dkim-rsa.key" >/dev/null 2>&1
+chmod 600 "$F"/*.pem "$F"/*.key
+
 # ---------------------------------------------------------------- good
-f=$(mkconf good)
+f=$(mkconf good "run_user = $ME")
 check "$f"
 is "$RC" 0 "tern check on a good config: exit 0"
 like "$OUT" "OK" "tern check on a good config: prints OK"
@@ -79,35 +92,38 @@ check "$CDIR/crlf.conf"
 is "$RC" 0 "a config with CRLF line ends is fine"
 
 f=$(mkconf all-keys \
-	"run_user = tern" "delivery = relay" "max_message_size = 10M" "queue_lifetime = 3d" \
+	"run_user = $ME" "delivery = relay" "max_message_size = 10M" "queue_lifetime = 3d" \
 	"delay_warning = 0" "retry_min = 45s" "retry_max = 2h" \
 	"dns_servers = 127.0.0.1:5353, [::1]:53, 192.0.2.1" "direct_port = 2525" \
 	"empty_subject_from_body = 40" "log_format = json" \
-	"[relay main]" "host = smtp.example.net" "port = 465" "tls = implicit" "tls_verify = no" \
-	"tls_ca_file = /etc/ssl/certs/ca.pem" "auth = plain" "username = user@example.org" \
-	"password_file = /etc/tern/relay.pass" "from = user@example.org" "from_name = Example Sender" \
+	"[relay main]" "host = smtp.example.net" "port = 465" "tls = implicit" "tls_verify = yes" \
+	"tls_ca_file = $F/cert.pem" "auth = plain" "username = user@example.org" \
+	"password_file = $F/relay.pass" "from = user@example.org" "from_name = Example Sender" \
 	"priority = 10" "max_per_hour = 100" "max_per_day = 1000" "connect_timeout = 10s" \
 	"command_timeout = 2m" \
 	"[relay oauth]" "preset = office365" "auth = xoauth2" "username = user@example.org" \
 	"oauth2_token_url = https://login.example.com/token" "oauth2_client_id = abc" \
-	"oauth2_client_secret_file = /etc/tern/secret" "oauth2_scope = https://outlook.office365.com/.default" \
-	"[relay cmd]" "host = 192.0.2.25" "tls = opportunistic" "auth = xoauth2" "username = u@example.org" \
+	"oauth2_client_secret_file = $F/secret" "oauth2_scope = https://outlook.office365.com/.default" \
+	"from = user@example.org" \
+	"[relay cmd]" "host = 192.0.2.25" "tls = starttls" "auth = xoauth2" "username = u@example.org" \
 	"oauth2_token_command = /usr/local/bin/get-token" \
-	"[relay cram]" "host = 192.0.2.26" "tls = none" "auth = cram-md5" "username = c" \
-	"[relay login]" "host = 192.0.2.27" "tls = starttls" "auth = login" "username = l" \
-	"[relay plainhost]" "host = 192.0.2.28" "auth = auto" "username = a" \
-	"[listen lan]" "address = 0.0.0.0:2525" "tls = starttls" "tls_cert_file = /etc/tern/cert.pem" \
-	"tls_key_file = /etc/tern/key.pem" "auth = optional" "users_file = /etc/tern/users" \
+	"[relay cram]" "host = 192.0.2.26" "tls = starttls" "auth = cram-md5" "username = c" \
+	"password_file = $F/relay.pass" \
+	"[relay login]" "host = 192.0.2.27" "tls = opportunistic" "auth = none" \
+	"[relay plainhost]" "host = 192.0.2.28" "tls = none" "port = 25" \
+	"[listen lan]" "address = 0.0.0.0:2525" "tls = starttls" "tls_cert_file = $F/cert.pem" \
+	"tls_key_file = $F/key.pem" "auth = optional" "users_file = $F/users" \
 	"networks = 192.168.0.0/16, 10.0.0.0/8, fd00::/8" "proxy_protocol = yes" \
-	"[listen v6]" "address = [::1]:25" "tls = implicit" "tls_cert_file = /c.pem" "tls_key_file = /k.pem" \
-	"auth = required" "users_file = /u" \
-	"[dkim example.org]" "selector = s1" "key_file = /etc/tern/dkim/example.org.s1.key" \
+	"[listen v6]" "address = [::1]:25" "tls = implicit" "tls_cert_file = $F/cert.pem" "tls_key_file = $F/key.pem" \
+	"auth = required" "users_file = $F/users" \
+	"[dkim example.org]" "selector = s1" "key_file = $F/dkim.key" \
 	"algorithm = ed25519-sha256" "headers = From To Subject Date" \
-	"[dkim example.net]" "selector = s2" "algorithm = rsa-sha256" \
-	"[http]" "address = 127.0.0.1:8025" "token_file = /etc/tern/token")
+	"[dkim example.net]" "selector = s2" "algorithm = rsa-sha256" "key_file = $F/dkim-rsa.key" \
+	"[http]" "address = 127.0.0.1:8025" "token_file = $F/token")
 check "$f"
 is "$RC" 0 "every documented key with a valid value: exit 0"
 like "$OUT" "6 relays, 2 listeners, 2 DKIM domains, delivery relay" "every documented key: sections counted"
+is "$ERR" "" "every documented key: no cross-check finding either"
 [ "$RC" = 0 ] || diag "$ERR"
 
 f=$(mkconf units "max_message_size = 1024" "queue_lifetime = 90m" "delay_warning = 1d" \
@@ -116,16 +132,23 @@ check "$f"
 is "$RC" 0 "sizes and durations at the ends of their ranges are fine"
 
 # ---------------------------------------------------------------- presets
-f=$(mkconf preset "[relay x]" "preset = gmail" "username = a@b")
+f=$(mkconf preset "[relay x]" "preset = gmail" "username = a@b" "password_file = $F/relay.pass")
 check "$f"
 is "$RC" 0 "[relay x] preset = gmail, username = a@b: exit 0"
 like "$OUT" "OK.*1 relay" "preset: OK with one relay"
 like "$OUT" "delivery relay" "a relay makes delivery relay by default"
-for p in brevo gmail office365 qq 126 163 Gmail; do
-	f=$(mkconf "preset-$p" "[relay p]" "preset = $p" "username = u@example.org")
+# Every preset of tern.conf(5), in any case, and the regional forms.
+for p in brevo gmail office365 outlook yahoo zoho qq exmail.qq 126 163 yeah \
+	aliyun sendgrid mailgun ses:eu-west-1 zoho:eu mailgun:eu Gmail EXMAIL.QQ; do
+	f=$(mkconf "preset-$p" "[relay p]" "preset = $p" "username = apikey" \
+		"password_file = $F/relay.pass")
 	check "$f"
 	is "$RC" 0 "preset $p resolves"
+	[ "$RC" = 0 ] || diag "$ERR"
 done
+bad "ses without a region" 6 "needs a region: write preset = ses:REGION" "[relay x]" "preset = ses"
+bad "ses with a bad region" 6 "'Ireland' is not an AWS region" "[relay x]" "preset = ses:Ireland"
+bad "a region for a preset that takes none" 6 "takes no region" "[relay x]" "preset = gmail:eu"
 bad "unknown preset" 6 "nosuch" "[relay x]" "preset = nosuch" "username = a@b"
 
 # ---------------------------------------------------------------- each error

@@ -2,6 +2,7 @@
  * promise that every error names its line and all are reported. */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "config.h"
 #include "config_schema.h"
+#include "relay_preset.h"
 #include "unit.h"
 
 struct config_test_errors {
@@ -95,6 +97,10 @@ config_test_globals(void **state)
 	assert_int_equal(cfg->retry_max, 7200);
 	assert_int_equal(cfg->log_format, CONFIG_LOG_JSON);
 	assert_int_equal(cfg->empty_subject_from_body, 40);
+	assert_int_equal(config_key_line(cfg, "hostname"), 1);
+	assert_int_equal(config_key_line(cfg, "log_format"), 7);
+	assert_int_equal(config_key_line(cfg, "direct_port"), 0);
+	assert_int_equal(config_key_line(cfg, "nosuch"), 0);
 	config_free(cfg);
 }
 
@@ -218,6 +224,131 @@ config_test_cross_checks(void **state)
 	    &e));
 }
 
+/* Every preset resolves by name, in any case, to a complete entry, and
+ * a config naming it gets its host, port and tls. */
+static void
+config_test_presets_all(void **state)
+{
+	const struct relay_preset *pre;
+	struct config_test_errors e;
+	struct config *cfg;
+	char text[256], host[256], upper[64];
+	struct errbuf eb;
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(relay_preset_count(), 15);
+	assert_null(relay_preset_at(relay_preset_count()));
+	for (i = 0; i < relay_preset_count(); i++) {
+		pre = relay_preset_at(i);
+		assert_ptr_equal(relay_preset_find(pre->name), pre);
+		for (j = 0; pre->name[j] != '\0' && j < sizeof(upper) - 1; j++)
+			upper[j] = (char)toupper((unsigned char)pre->name[j]);
+		upper[j] = '\0';
+		assert_ptr_equal(relay_preset_find(upper), pre);
+		assert_non_null(strstr(relay_preset_names(), pre->name));
+		assert_true(pre->port == 465 || pre->port == 587);
+		assert_int_equal(pre->tls, pre->port == 465 ?
+		    CONFIG_TLS_IMPLICIT : CONFIG_TLS_STARTTLS);
+		assert_true(strlen(pre->auth) > 5);
+		assert_true(strlen(pre->auth_hint) > 20);
+		assert_true(strlen(pre->note) > 10);
+		if (pre->flags & RELAY_PRESET_REGION_REQUIRED) {
+			assert_null(pre->host);
+			assert_int_equal(relay_preset_host(pre->name, host,
+			    sizeof(host), &eb), -1);
+			continue;
+		}
+		assert_int_equal(relay_preset_host(pre->name, host,
+		    sizeof(host), &eb), 0);
+		assert_string_equal(host, pre->host);
+		snprintf(text, sizeof(text), "[relay p]\npreset = %s\n"
+		    "username = u@example.org\n", upper);
+		cfg = config_test_load(text, &e);
+		assert_non_null(cfg);
+		assert_string_equal(cfg->relays[0].host, pre->host);
+		assert_int_equal(cfg->relays[0].port, pre->port);
+		assert_int_equal(cfg->relays[0].tls, pre->tls);
+		config_free(cfg);
+	}
+	assert_null(relay_preset_find("q"));
+	assert_null(relay_preset_find("qqq"));
+	assert_null(relay_preset_find(""));
+	assert_non_null(strstr(relay_preset_names(), "ses:REGION"));
+	assert_string_equal(relay_preset_find("sendgrid")->username, "apikey");
+	assert_true(relay_preset_find("office365")->flags &
+	    RELAY_PRESET_BASIC_OFF);
+	assert_true(relay_preset_find("qq")->flags &
+	    RELAY_PRESET_FROM_ACCOUNT);
+}
+
+/* NAME:REGION: ses needs one of AWS's shape, zoho and mailgun take one
+ * of their list, the others none. */
+static void
+config_test_presets_region(void **state)
+{
+	static const char *const good[][2] = {
+		{ "ses:eu-west-1", "email-smtp.eu-west-1.amazonaws.com" },
+		{ "SES:ap-southeast-2",
+		    "email-smtp.ap-southeast-2.amazonaws.com" },
+		{ "ses:us-gov-west-1",
+		    "email-smtp.us-gov-west-1.amazonaws.com" },
+		{ "zoho:eu", "smtp.zoho.eu" },
+		{ "Zoho:AU", "smtp.zoho.com.au" },
+		{ "zoho", "smtp.zoho.com" },
+		{ "mailgun:eu", "smtp.eu.mailgun.org" },
+	};
+	static const char *const bad[][2] = {
+		{ "ses", "ses:REGION" },
+		{ "ses:", "not an AWS region" },
+		{ "ses:eu-west", "not an AWS region" },
+		{ "ses:EU-WEST-1", "not an AWS region" },
+		{ "ses:eu-west-1.evil.example", "not an AWS region" },
+		{ "ses:e-west-1", "not an AWS region" },
+		{ "ses:eu--1", "not an AWS region" },
+		{ "ses:eu-west-123", "not an AWS region" },
+		{ "zoho:mars", "zoho:REGION" },
+		{ "gmail:eu", "takes no region" },
+		{ "qq:", "takes no region" },
+		{ "nosuch:eu", "unknown preset" },
+	};
+	struct config_test_errors e;
+	struct config *cfg;
+	char host[256];
+	struct errbuf eb;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		errbuf_clear(&eb);
+		if (relay_preset_host(good[i][0], host, sizeof(host), &eb) < 0)
+			fail_msg("%s: %s", good[i][0], eb.msg);
+		assert_string_equal(host, good[i][1]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errbuf_clear(&eb);
+		if (relay_preset_host(bad[i][0], host, sizeof(host), &eb) == 0)
+			fail_msg("%s resolved to %s", bad[i][0], host);
+		if (strstr(eb.msg, bad[i][1]) == NULL)
+			fail_msg("%s: '%s' lacks '%s'", bad[i][0], eb.msg,
+			    bad[i][1]);
+	}
+	cfg = config_test_load("[relay s]\npreset = ses:eu-west-1\n"
+	    "username = AKIAEXAMPLE\n", &e);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->relays[0].host,
+	    "email-smtp.eu-west-1.amazonaws.com");
+	assert_int_equal(cfg->relays[0].port, 587);
+	assert_int_equal(cfg->relays[0].tls, CONFIG_TLS_STARTTLS);
+	config_free(cfg);
+	assert_null(config_test_load("\n[relay s]\npreset = ses\n", &e));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.lines[0], 2);
+	assert_non_null(strstr(e.msgs[0], "ses:eu-west-1"));
+	assert_null(config_test_load("[relay s]\npreset = ses:mars\n", &e));
+	assert_non_null(strstr(e.msgs[0], "AWS region"));
+}
+
 static void
 config_test_long_line(void **state)
 {
@@ -282,6 +413,7 @@ config_test_schema_defaults(void **state)
 			assert_true(config_schema_choice(k, k->def) >= 0);
 	}
 	assert_true(n > 40);
+	assert_true(n <= CONFIG_KEY_LINES);
 }
 
 int
@@ -294,6 +426,8 @@ main(void)
 		cmocka_unit_test(config_test_sections),
 		cmocka_unit_test(config_test_every_error_reported),
 		cmocka_unit_test(config_test_cross_checks),
+		cmocka_unit_test(config_test_presets_all),
+		cmocka_unit_test(config_test_presets_region),
 		cmocka_unit_test(config_test_long_line),
 		cmocka_unit_test(config_test_missing_file),
 		cmocka_unit_test(config_test_choose_path),
