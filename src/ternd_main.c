@@ -29,6 +29,8 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "control.h"
+#include "control_proto.h"
 #include "dkim.h"
 #include "dns.h"
 #include "fsq.h"
@@ -267,7 +269,7 @@ ternd_pickup_queued(const char *id, void *arg)
 	struct ternd *td = arg;
 
 	if (td->qmgr != NULL)
-		qmgr_enqueue(td->qmgr, id);
+		qmgr_received(td->qmgr, id);
 }
 
 /* Everything that needs the final identity: queue, lock, modules. */
@@ -310,6 +312,13 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_CONFIG;
 	}
+	/* Without it tern still works on the queue's files; it finds
+	 * ternd's lock taken and says so. */
+	if ((td->control = control_new(td, &eb)) == NULL)
+		log_msg(LOG_WARNING, "control socket: %s; tern queue commands "
+		    "need it (make install creates queue_dir/%s)", eb.msg,
+		    CONTROL_DIR);
+	errbuf_clear(&eb);
 	if (td->smtpd != NULL && smtpd_start(td->smtpd, &eb) < 0) {
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
@@ -343,6 +352,7 @@ ternd_parse(int argc, char **argv, struct ternd_main *m)
 static void
 ternd_cleanup(struct ternd_main *m)
 {
+	control_free(m->td.control);
 	smtpd_free(m->td.smtpd);
 	pickup_free(m->td.pickup);
 	/* DNS first: cancelled lookups call back into the queue manager. */
