@@ -5,7 +5,8 @@
  * their certificates and users files (port 25 and keys in /etc/ssl/private
  * need root), drop root for run_user, take the queue's lock, bind the trigger socket, pick up what
  * waits in maildrop, read the relays' secrets (they must belong to
- * run_user and be private to it), load the queue, run the event loop.  SIGHUP reloads the config
+ * run_user and be private to it), load the queue, bind the control
+ * socket (tern's queue commands), run the event loop.  SIGHUP reloads the config
  * and aliases without touching deliveries in flight; SIGTERM and SIGINT
  * stop: sessions in flight are abandoned, their envelopes still list
  * the recipients as pending, and the next start delivers them.

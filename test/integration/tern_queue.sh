@@ -21,7 +21,7 @@ set -u
 . "$top_srcdir/test/lib/ternd.sh"
 
 ternd_sandbox_init
-plan 83
+plan 85
 
 [ -x "$PYTHON" ] || bail_out "no $PYTHON"
 
@@ -140,6 +140,10 @@ tern_as hold "$id3"
 is "$RC/$OUT" "0/$id3: held" "up: hold"
 ok "up: the envelope moved to hold/" in_queue hold "$id3"
 ok "up: logged" log_has "$id3: placed on hold"
+tern_as show "$id3"
+like "$RC/$OUT" $'^0/id: +'"$id3"$'\nstate: +hold\n.*\nSubject: down 3\n' "up: show through ternd"
+tern_as show 0000000000000000000
+is "$RC" 66 "up: show of an ID not queued exits 66"
 
 # A relay that works now; flush sends what is deferred, not what is held.
 peer_start main
