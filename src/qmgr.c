@@ -141,6 +141,7 @@ qmgr_job_load(struct qmgr *q, const char *id, struct errbuf *eb)
 		goto fail;
 	job->t_start = qmgr_now_f();
 	q->njobs++;
+	LIST_INSERT_HEAD(&q->jobs, job, all_link);
 	return job;
 fail:
 	job->q = NULL;
@@ -153,6 +154,7 @@ qmgr_job_free(struct qmgr_job *job)
 {
 	/* A free slot: let the next due message in. */
 	if (job->q != NULL) {
+		LIST_REMOVE(job, all_link);
 		job->q->njobs--;
 		qmgr_kick(job->q);
 	}
@@ -212,7 +214,7 @@ qmgr_remove_done(void *arg)
 	free(r);
 }
 
-static void
+void
 qmgr_remove(const char *qd, enum queue_name queue, const char *id,
     struct fsq *fsq)
 {
@@ -257,6 +259,7 @@ qmgr_log_rcpt(struct qmgr_job *job, const struct envelope_rcpt *r,
 	d.conn_setup = job->t_conn > job->t_start ? job->t_conn - job->t_start :
 	    0;
 	d.transmission = job->t_send > 0 ? now - job->t_send : 0;
+	qmgr_ctl_count(job, status);
 	maillog_rcpt(job->id, r->addr, relay, now - arrival, &d,
 	    r->status ? r->status : "4.0.0", status, text);
 }
@@ -286,6 +289,10 @@ qmgr_defer(struct qmgr_job *job, const char *why, int64_t at)
 	struct errbuf eb;
 	size_t i;
 
+	if (job->mark != QMGR_MARK_NONE) {
+		qmgr_ctl_park(job, why);
+		return;
+	}
 	if (sched_expired(arrival, now, cfg->queue_lifetime)) {
 		for (i = 0; i < job->env.nrcpts; i++) {
 			r = &job->env.rcpts[i];
@@ -394,6 +401,11 @@ qmgr_after_attempt(struct qmgr_job *job)
 		qmgr_finish(job);
 		return;
 	}
+	if (job->mark != QMGR_MARK_NONE) {
+		qmgr_ctl_park(job, job->last_error[0] ? job->last_error :
+		    NULL);
+		return;
+	}
 	/* Keep what is done: a crash must not repeat it. */
 	errbuf_clear(&eb);
 	if (queue_env_store(qd, job->queue, job->id, &job->env, true,
@@ -481,16 +493,23 @@ qmgr_enqueue(struct qmgr *q, const char *id)
 }
 
 void
+qmgr_received(struct qmgr *q, const char *id)
+{
+	q->stats.received++;
+	qmgr_enqueue(q, id);
+}
+
+size_t
 qmgr_flush(struct qmgr *q)
 {
-	log_msg(LOG_INFO, "flush: retrying %zu deferred messages now",
-	    sched_count(q->sched));
-	size_t i;
+	size_t i, n = sched_count(q->sched);
 
+	log_msg(LOG_INFO, "flush: retrying %zu deferred messages now", n);
 	for (i = 0; i < q->relays->n; i++)
 		q->relays->v[i].last_probe = 0;
 	sched_flush(q->sched, qmgr_now());
 	qmgr_kick(q);
+	return n;
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -582,6 +601,8 @@ qmgr_new(struct ternd *td, struct errbuf *eb)
 	q->td = td;
 	LIST_INIT(&q->retired);
 	LIST_INIT(&q->direct_jobs);
+	LIST_INIT(&q->jobs);
+	q->stats.since = qmgr_now();
 	srand((unsigned)(time(NULL) ^ getpid()));
 	if ((q->relays = qmgr_relays_new(td->cfg, eb)) == NULL ||
 	    (q->direct = direct_new(td->base, td->dns, td->cfg, eb)) == NULL ||
@@ -664,6 +685,8 @@ qmgr_shutdown(struct qmgr *q)
 	size_t i;
 
 	q->stopping = true;
+	/* Holds and deletes marked on jobs in flight outlive the stop. */
+	qmgr_ctl_shutdown(q);
 	/* Signatures in the making: their jobs are freed as they finish. */
 	if (q->td->fsq_sign != NULL)
 		fsq_flush(q->td->fsq_sign);
@@ -698,6 +721,7 @@ qmgr_free(struct qmgr *q)
 		event_free(q->save_ev);
 	sched_free(q->sched);
 	direct_free(q->direct);
+	qmgr_ctl_free(q);
 	while (!LIST_EMPTY(&q->retired)) {
 		struct qmgr_relays *set = LIST_FIRST(&q->retired);
 

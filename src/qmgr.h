@@ -14,6 +14,9 @@
 #ifndef TERN_QMGR_H
 #define TERN_QMGR_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "errbuf.h"
 #include "ternd.h"
 
@@ -27,8 +30,71 @@ struct qmgr *qmgr_new(struct ternd *td, struct errbuf *eb);
 /* A message was just committed to incoming/ (pickup, bounces). */
 void qmgr_enqueue(struct qmgr *q, const char *id);
 
-/* Retry all deferred mail now (tern flush, sendmail -q). */
-void qmgr_flush(struct qmgr *q);
+/* A message was received (picked up from maildrop or accepted by the
+ * listener): count it for tern stats, then qmgr_enqueue. */
+void qmgr_received(struct qmgr *q, const char *id);
+
+/* Retry all deferred mail now (tern flush, sendmail -q).  Returns the
+ * number of messages scheduled. */
+size_t qmgr_flush(struct qmgr *q);
+
+/* ---------------------------------------------------------------- control
+ * Queue surgery for tern (control.c), safe while mail is delivered: a
+ * message in delivery is only marked, and the mark is carried out when
+ * the attempt ends (recipients delivered by it stay delivered; the rest
+ * are held, or the message is removed).  A held message is never
+ * started until released.
+ */
+enum qmgr_ctl_result {
+	QMGR_CTL_DONE,       /* held, deleted or released now */
+	QMGR_CTL_PENDING,    /* in delivery: done when the attempt ends */
+	QMGR_CTL_NOT_FOUND,  /* not in the queue (delivered, or in maildrop) */
+	QMGR_CTL_NOOP,       /* already held / not held */
+	QMGR_CTL_ERROR,      /* eb says why */
+};
+
+/* hold: out of the schedule, envelope into hold/.  delete: both files
+ * removed without a report to the sender (postsuper -d).  release: a
+ * held message back into the schedule, due now; a hold still pending
+ * on a message in delivery is cancelled. */
+enum qmgr_ctl_result qmgr_hold(struct qmgr *q, const char *id,
+    struct errbuf *eb);
+enum qmgr_ctl_result qmgr_delete(struct qmgr *q, const char *id,
+    struct errbuf *eb);
+enum qmgr_ctl_result qmgr_release(struct qmgr *q, const char *id,
+    struct errbuf *eb);
+
+/* What is pending on a message in delivery. */
+enum qmgr_mark { QMGR_MARK_NONE, QMGR_MARK_HOLD, QMGR_MARK_DELETE };
+
+/* Call fn for every message in delivery now (at most QMGR_MAX_JOBS). */
+void qmgr_active_each(const struct qmgr *q,
+    void (*fn)(const char *id, enum qmgr_mark mark, void *arg), void *arg);
+
+/* Counters since start, per relay by its name ("direct" for direct
+ * delivery).  sent, deferred and bounced count recipients, as the log
+ * lines do (status=sent, deferred, bounced or expired). */
+struct qmgr_count {
+	uint64_t sent, deferred, bounced;
+};
+
+struct qmgr_relay_count {
+	char *name;
+	struct qmgr_count c;
+};
+
+struct qmgr_stats {
+	int64_t since;          /* epoch seconds */
+	uint64_t received;
+	struct qmgr_count total;
+	struct qmgr_relay_count *relays;
+	size_t nrelays;
+	unsigned active;        /* messages in delivery now */
+	size_t scheduled;       /* messages waiting for their next try */
+};
+
+/* The counters; valid until the next turn of the loop. */
+const struct qmgr_stats *qmgr_stats(struct qmgr *q);
 
 /* SIGHUP: take td->cfg (already replaced) into use for new deliveries;
  * sessions in flight finish with the config they started with.

@@ -38,6 +38,13 @@ static void qmgr_conn_next(struct qmgr_conn *c);
 void
 qmgr_send(struct qmgr_conn *c, struct qmgr_job *job)
 {
+	/* Held or deleted while it waited for a session: never sent. */
+	if (job->mark != QMGR_MARK_NONE) {
+		job->relay = NULL;
+		qmgr_ctl_park(job, NULL);
+		qmgr_conn_next(c);
+		return;
+	}
 	c->job = job;
 	job->conn = c;
 	job->t_send = qmgr_now_f();

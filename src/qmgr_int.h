@@ -101,6 +101,8 @@ struct qmgr_job {
 	char *sender;           /* as sent through this relay */
 	double t_start, t_conn, t_send;  /* for the delays= of the log */
 	char last_error[1024];
+	enum qmgr_mark mark;    /* hold or delete when the attempt ends */
+	LIST_ENTRY(qmgr_job) all_link;    /* in q->jobs */
 	struct qmgr_part *parts;  /* direct delivery */
 	size_t nparts, parts_left;
 	TAILQ_ENTRY(qmgr_job) link;
@@ -118,6 +120,8 @@ struct qmgr {
 	LIST_HEAD(, qmgr_relays) retired; /* old relays with busy sessions */
 	struct direct *direct;
 	LIST_HEAD(, qmgr_job) direct_jobs; /* jobs with parts in flight */
+	LIST_HEAD(, qmgr_job) jobs;  /* every job, for tern hold/delete */
+	struct qmgr_stats stats;
 	bool stopping;
 };
 
@@ -143,6 +147,14 @@ void qmgr_settle(struct qmgr_job *job, struct envelope_rcpt *r,
 void qmgr_apply(struct qmgr_job *job, const struct smtpc_outcome *out,
     const char *relay, bool dsn);
 void qmgr_after_attempt(struct qmgr_job *job);
+void qmgr_remove(const char *qd, enum queue_name queue, const char *id,
+    struct fsq *fsq);
+
+/* qmgr_ctl.c: tern hold/delete/release, counters */
+void qmgr_ctl_park(struct qmgr_job *job, const char *why);
+void qmgr_ctl_shutdown(struct qmgr *q);
+void qmgr_ctl_count(struct qmgr_job *job, const char *status);
+void qmgr_ctl_free(struct qmgr *q);
 
 /* qmgr_relay.c: relay sets, routing */
 struct qmgr_relays *qmgr_relays_new(struct config *cfg, struct errbuf *eb);

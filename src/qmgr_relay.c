@@ -396,6 +396,10 @@ qmgr_route(struct qmgr_job *job)
 	size_t i, n = set->n < 64 ? set->n : 64;
 	int pick;
 
+	if (job->mark != QMGR_MARK_NONE) {
+		qmgr_ctl_park(job, NULL);
+		return;
+	}
 	if (q->stopping) {
 		qmgr_job_free(job); /* its envelope on disk is unchanged */
 		return;

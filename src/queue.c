@@ -93,7 +93,11 @@ queue_setup(const char *queue_dir, struct errbuf *eb)
 			return -1;
 	}
 	snprintf(path, sizeof(path), "%s/public", queue_dir);
-	return fileio_mkdir(path, 0700, eb);
+	if (fileio_mkdir(path, 0700, eb) < 0)
+		return -1;
+	/* ternd's control socket: run_user's group may enter. */
+	snprintf(path, sizeof(path), "%s/control", queue_dir);
+	return fileio_mkdir(path, 0750, eb);
 }
 
 /* ---------------------------------------------------------------- commit */

@@ -11,6 +11,8 @@
  *	incoming/ active/ deferred/ hold/ corrupt/   0700 tern
  *	data/ state/                                  0700 tern
  *	public/    0710 tern:terndrop  ternd's trigger socket
+ *	control/   0750 tern:tern      ternd's control socket (tern queue,
+ *	                               hold, ...): root and the tern group
  *
  * Picked-up mail is two files of the same ID: data/ID holds the message
  * (written once) and incoming/ID, deferred/ID or hold/ID its envelope

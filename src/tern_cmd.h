@@ -14,6 +14,19 @@ int tern_cmd_queue(const struct config *cfg, int argc, char **argv);
 /* tern flush: ask the running ternd to retry deferred mail now. */
 int tern_cmd_flush(const struct config *cfg, int argc, char **argv);
 
+/* tern show ID [--json]: a message's envelope and header section. */
+int tern_cmd_show(const struct config *cfg, int argc, char **argv);
+
+/* tern delete ID... | --all, tern hold ID..., tern release ID...:
+ * queue surgery, through ternd when it runs (exit 66 when an ID was
+ * not found, 74 when one failed). */
+int tern_cmd_delete(const struct config *cfg, int argc, char **argv);
+int tern_cmd_hold(const struct config *cfg, int argc, char **argv);
+int tern_cmd_release(const struct config *cfg, int argc, char **argv);
+
+/* tern stats [--json]: the running ternd's counters (69 without it). */
+int tern_cmd_stats(const struct config *cfg, int argc, char **argv);
+
 /* tern check: the config was loaded by the caller with every error
  * already printed; this adds the checks that need more than syntax. */
 int tern_cmd_check(const struct config *cfg, int argc, char **argv);

@@ -23,8 +23,21 @@ static const struct tern_command tern_commands[] = {
 	{ "queue", tern_cmd_queue,
 	    "queue [--json]      list queued mail (one line or JSON object "
 	    "per message)" },
+	{ "show", tern_cmd_show,
+	    "show ID [--json]    a message's envelope and header section" },
+	{ "delete", tern_cmd_delete,
+	    "delete ID... | --all\n"
+	    "                      remove messages (no bounce is sent)" },
+	{ "hold", tern_cmd_hold,
+	    "hold ID...          keep messages from delivery until released" },
+	{ "release", tern_cmd_release,
+	    "release ID...       deliver held messages again, now" },
 	{ "flush", tern_cmd_flush,
 	    "flush               retry all deferred mail now (needs ternd)" },
+	{ "stats", tern_cmd_stats,
+	    "stats [--json]      counters of the running ternd: received, "
+	    "sent,\n"
+	    "                      deferred, bounced, per relay" },
 	{ "check", tern_cmd_check,
 	    "check               validate the config; errors name file:line" },
 	{ "dkim", tern_cmd_dkim,

@@ -19,6 +19,7 @@ struct dns;
 struct smtpd;
 struct fsq;
 struct dkim_signer;
+struct control;
 
 struct ternd {
 	struct event_base *base;
@@ -35,6 +36,7 @@ struct ternd {
 				     unlink never delays a 250 */
 	struct fsq *fsq_sign;     /* DKIM signatures: CPU work that would
 				     stall every session on the loop */
+	struct control *control;  /* tern's queue commands; may be NULL */
 	bool foreground;
 	bool stopping;
 };

@@ -5,7 +5,8 @@
  * their certificates and users files (port 25 and keys in /etc/ssl/private
  * need root), drop root for run_user, take the queue's lock, bind the trigger socket, pick up what
  * waits in maildrop, read the relays' secrets (they must belong to
- * run_user and be private to it), load the queue, run the event loop.  SIGHUP reloads the config
+ * run_user and be private to it), load the queue, bind the control
+ * socket (tern's queue commands), run the event loop.  SIGHUP reloads the config
  * and aliases without touching deliveries in flight; SIGTERM and SIGINT
  * stop: sessions in flight are abandoned, their envelopes still list
  * the recipients as pending, and the next start delivers them.
@@ -29,6 +30,8 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "control.h"
+#include "control_proto.h"
 #include "dkim.h"
 #include "dns.h"
 #include "fsq.h"
@@ -267,7 +270,7 @@ ternd_pickup_queued(const char *id, void *arg)
 	struct ternd *td = arg;
 
 	if (td->qmgr != NULL)
-		qmgr_enqueue(td->qmgr, id);
+		qmgr_received(td->qmgr, id);
 }
 
 /* Everything that needs the final identity: queue, lock, modules. */
@@ -310,6 +313,13 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_CONFIG;
 	}
+	/* Without it tern still works on the queue's files; it finds
+	 * ternd's lock taken and says so. */
+	if ((td->control = control_new(td, &eb)) == NULL)
+		log_msg(LOG_WARNING, "control socket: %s; tern queue commands "
+		    "need it (make install creates queue_dir/%s)", eb.msg,
+		    CONTROL_DIR);
+	errbuf_clear(&eb);
 	if (td->smtpd != NULL && smtpd_start(td->smtpd, &eb) < 0) {
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
@@ -343,6 +353,7 @@ ternd_parse(int argc, char **argv, struct ternd_main *m)
 static void
 ternd_cleanup(struct ternd_main *m)
 {
+	control_free(m->td.control);
 	smtpd_free(m->td.smtpd);
 	pickup_free(m->td.pickup);
 	/* DNS first: cancelled lookups call back into the queue manager. */
