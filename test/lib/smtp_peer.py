@@ -24,7 +24,13 @@ QUIT, until the connection is gone.
 
 Faults (--fault, repeatable):
     refuse-greeting-421   greet with 421 and hang up
+    refuse-greeting-554   greet with 554 (blocked) and hang up
     auth-535              refuse every credential
+    auth-535-text:TEXT    refuse every credential with "535 TEXT"
+                          (TEXT: "5.7.139 basic authentication is disabled")
+    auth-only:MECH[,MECH] offer only these AUTH mechanisms
+    mail-refuse[:REPLY]   refuse every MAIL FROM with REPLY (default:
+                          553 5.7.1 Sender address rejected: not owned by user)
     rcpt-451[:ADDR]       451 for ADDR (every recipient without :ADDR)
     rcpt-550[:ADDR]       550 likewise
     slow-reply:SECONDS    wait that long before answering MAIL FROM
@@ -203,6 +209,8 @@ class Handler:
         delay = self.opts.slow
         if delay:
             await asyncio.sleep(delay)
+        if self.opts.mail_refuse:
+            return self.opts.mail_refuse
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.raw_mail = server.raw_mail
@@ -250,8 +258,9 @@ class Handler:
                         challenge.encode(), "md5").hexdigest().encode()
         ok = (user.decode(errors="replace") == self.opts.auth_user and
               hmac.compare_digest(digest, want) and
-              "auth-535" not in self.opts.faults)
-        return AuthResult(success=ok, handled=False)
+              not self.opts.auth_refuse)
+        return AuthResult(success=True, handled=False) if ok else \
+            auth_refusal(self.opts)
 
     async def auth_XOAUTH2(self, server, args):
         try:
@@ -261,28 +270,38 @@ class Handler:
         fields = dict(p.split("=", 1) for p in blob.split("\x01") if "=" in p)
         ok = (fields.get("user") == self.opts.auth_user and
               fields.get("auth") == "Bearer %s" % self.opts.auth_token and
-              "auth-535" not in self.opts.faults)
+              not self.opts.auth_refuse)
         if ok:
             return AuthResult(success=True, handled=False)
         # RFC: a JSON error as a 334 challenge, the client answers with
         # an empty line, then the failure.
         await server.challenge_auth('{"status":"401","schemes":"bearer"}')
-        return AuthResult(success=False, handled=False)
+        return auth_refusal(self.opts)
+
+
+def auth_refusal(opts):
+    """The failure reply: aiosmtpd's 535, or auth-535-text's."""
+    if opts.auth_text:
+        return AuthResult(success=False, handled=False,
+                          message="535 " + opts.auth_text)
+    return AuthResult(success=False, handled=False)
 
 
 def authenticator(opts):
     def check(server, session, envelope, mechanism, auth_data):
-        if "auth-535" in opts.faults or not isinstance(auth_data,
-                                                       LoginPassword):
-            return AuthResult(success=False, handled=False)
+        if opts.auth_refuse or not isinstance(auth_data, LoginPassword):
+            return auth_refusal(opts)
         ok = (auth_data.login.decode(errors="replace") == opts.auth_user and
               auth_data.password.decode(errors="replace") == opts.auth_pass)
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=True, handled=False) if ok else \
+            auth_refusal(opts)
     return check
 
 
 RAW_GREETINGS = {
     "refuse-greeting-421": b"421 4.3.2 peer.test Service not available\r\n",
+    "refuse-greeting-554": b"554 5.7.1 peer.test: your address is on a "
+                           b"block list\r\n",
     "garbage-greeting": b"hello there, I am not an SMTP server\r\n",
     "long-greeting": b"220 " + b"x" * 3000 + b"\r\n",
     "endless-greeting": b"220-peer.test\r\n" * 1001 + b"220 end\r\n",
@@ -298,7 +317,7 @@ def raw_server(fault, sessions):
         try:
             writer.write(RAW_GREETINGS[fault])
             await writer.drain()
-            if fault == "refuse-greeting-421":
+            if fault.startswith("refuse-greeting-"):
                 writer.close()
                 return
             try:
@@ -332,13 +351,24 @@ def parse():
     opts.faults = set()
     opts.rcpt_faults = {}
     opts.slow = 0
+    opts.auth_text = None
+    opts.auth_only = None
+    opts.mail_refuse = None
     for f in opts.fault:
         name, _, arg = f.partition(":")
         if name in ("rcpt-451", "rcpt-550"):
             opts.rcpt_faults[name[-3:]] = arg or "*"
         elif name == "slow-reply":
             opts.slow = float(arg)
+        elif name == "auth-535-text":
+            opts.auth_text = arg
+        elif name == "auth-only":
+            opts.auth_only = {m.upper() for m in arg.split(",")}
+        elif name == "mail-refuse":
+            opts.mail_refuse = arg or ("553 5.7.1 Sender address rejected: "
+                                       "not owned by user")
         opts.faults.add(name)
+    opts.auth_refuse = "auth-535" in opts.faults or bool(opts.auth_text)
     return opts
 
 
@@ -366,6 +396,10 @@ async def serve(opts):
             # to use it); with STARTTLS only after the upgrade.
             kw["auth_require_tls"] = opts.tls == "starttls"
             kw["authenticator"] = authenticator(opts)
+            if opts.auth_only:
+                kw["auth_exclude_mechanism"] = [
+                    m for m in ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
+                    if m not in opts.auth_only]
         server = await loop.create_server(
             lambda: PeerSMTP(handler, opts, **kw), opts.address, opts.port,
             ssl=ctx if opts.tls == "implicit" else None)
