@@ -31,13 +31,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
-#include <openssl/x509v3.h>
 
 #include "dns.h"
 #include "fileio.h"
@@ -107,92 +104,6 @@ tern_tr_line(const char *tag, const char *step, const char *fmt, ...)
 	va_end(ap);
 	printf("  %-5s %s: %s\n", tag, step, text);
 	fflush(stdout);
-}
-
-/* "2025-06-01 12:00:00 UTC" from an ASN1 time. */
-static void
-tern_tr_asn1_time(const ASN1_TIME *at, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	if (at == NULL || ASN1_TIME_to_tm(at, &tm) != 1 ||
-	    strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		str_lcpy(out, "(unknown)", outlen);
-}
-
-/* Append ", " and one to out (bounded). */
-static void
-tern_tr_append(char *out, size_t outlen, const char *one)
-{
-	size_t n = strlen(out);
-
-	if (n + 1 >= outlen)
-		return;
-	snprintf(out + n, outlen - n, "%s%s", n > 0 ? ", " : "", one);
-}
-
-/* The certificate's DNS and IP names. */
-static void
-tern_tr_cert_names(X509 *x, char *out, size_t outlen)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-	    NULL);
-	const GENERAL_NAME *g;
-	char one[300];
-	int i;
-
-	out[0] = '\0';
-	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_DNS)
-			snprintf(one, sizeof(one), "%.*s",
-			    ASN1_STRING_length(g->d.dNSName),
-			    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
-		else if (g->type == GEN_IPADD && g->d.iPAddress->length == 4) {
-			const unsigned char *a = g->d.iPAddress->data;
-
-			snprintf(one, sizeof(one), "%u.%u.%u.%u", a[0], a[1],
-			    a[2], a[3]);
-		} else
-			continue;
-		tern_tr_append(out, outlen, one);
-	}
-	GENERAL_NAMES_free(gens);
-	if (out[0] == '\0')
-		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
-		    NID_commonName, out, (int)outlen);
-}
-
-/* "CN=relay.test,O=Example" (RFC 2253 order and escaping). */
-static void
-tern_tr_name_text(const X509_NAME *name, char *out, size_t outlen)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int n;
-
-	str_lcpy(out, "(unknown)", outlen);
-	if (b == NULL)
-		return;
-	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 &&
-	    (n = BIO_read(b, out, (int)outlen - 1)) > 0)
-		out[n] = '\0';
-	BIO_free(b);
-}
-
-static void
-tern_tr_cert_read(X509 *x, struct tern_tr_cert *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (x == NULL)
-		return;
-	c->have = true;
-	tern_tr_name_text(X509_get_subject_name(x), c->subject,
-	    sizeof(c->subject));
-	tern_tr_name_text(X509_get_issuer_name(x), c->issuer,
-	    sizeof(c->issuer));
-	tern_tr_asn1_time(X509_get0_notAfter(x), c->not_after,
-	    sizeof(c->not_after));
-	tern_tr_cert_names(x, c->names, sizeof(c->names));
 }
 
 static void

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "config.h"
 #include "dns.h"
 #include "smtpc.h"
@@ -94,6 +96,12 @@ struct tern_tr_facts {
 	enum tern_tr_probe probe;
 	struct tern_tr_cert cert;
 };
+
+/* What the certificate x says (NULL: c->have is false). */
+void tern_tr_cert_read(X509 *x, struct tern_tr_cert *c);
+
+/* Append one to the ", "-separated list in out (bounded). */
+void tern_tr_append(char *out, size_t outlen, const char *one);
 
 /* The symptom the facts add up to. */
 enum tern_tr_symptom tern_tr_classify(const struct tern_tr_facts *f);

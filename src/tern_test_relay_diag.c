@@ -11,16 +11,109 @@
  * a real misconfigured peer in test/integration/tern_test_relay.sh and
  * listed in tern(8).  Providers are recognised by preset name, else by
  * the host name's domain, so "host = smtp.qq.com" gets QQ's advice too.
+ * The certificate's subject, issuer, expiry and names are read here as
+ * well, for the advice and the report.
  */
 #include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/x509v3.h>
 
 #include "relay_preset.h"
 #include "str.h"
 #include "tern_test_relay.h"
+
+/* ------------------------------------------------------------- certificate */
+
+/* "2025-06-01 12:00:00 UTC" from an ASN1 time. */
+static void
+tern_tr_asn1_time(const ASN1_TIME *at, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (at == NULL || ASN1_TIME_to_tm(at, &tm) != 1 ||
+	    strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		str_lcpy(out, "(unknown)", outlen);
+}
+
+void
+tern_tr_append(char *out, size_t outlen, const char *one)
+{
+	size_t n = strlen(out);
+
+	if (n + 1 >= outlen)
+		return;
+	snprintf(out + n, outlen - n, "%s%s", n > 0 ? ", " : "", one);
+}
+
+/* The certificate's DNS and IP names. */
+static void
+tern_tr_cert_names(X509 *x, char *out, size_t outlen)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+	    NULL);
+	const GENERAL_NAME *g;
+	char one[300];
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_DNS)
+			snprintf(one, sizeof(one), "%.*s",
+			    ASN1_STRING_length(g->d.dNSName),
+			    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		else if (g->type == GEN_IPADD && g->d.iPAddress->length == 4) {
+			const unsigned char *a = g->d.iPAddress->data;
+
+			snprintf(one, sizeof(one), "%u.%u.%u.%u", a[0], a[1],
+			    a[2], a[3]);
+		} else
+			continue;
+		tern_tr_append(out, outlen, one);
+	}
+	GENERAL_NAMES_free(gens);
+	if (out[0] == '\0')
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+		    NID_commonName, out, (int)outlen);
+}
+
+/* "CN=relay.test,O=Example" (RFC 2253 order and escaping). */
+static void
+tern_tr_name_text(const X509_NAME *name, char *out, size_t outlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	str_lcpy(out, "(unknown)", outlen);
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_read(b, out, (int)outlen - 1)) > 0)
+		out[n] = '\0';
+	BIO_free(b);
+}
+
+void
+tern_tr_cert_read(X509 *x, struct tern_tr_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (x == NULL)
+		return;
+	c->have = true;
+	tern_tr_name_text(X509_get_subject_name(x), c->subject,
+	    sizeof(c->subject));
+	tern_tr_name_text(X509_get_issuer_name(x), c->issuer,
+	    sizeof(c->issuer));
+	tern_tr_asn1_time(X509_get0_notAfter(x), c->not_after,
+	    sizeof(c->not_after));
+	tern_tr_cert_names(x, c->names, sizeof(c->names));
+}
 
 /* ---------------------------------------------------------------- providers */
 
@@ -126,8 +219,10 @@ static const struct {
 	    TERN_TR_TLS_NAME },
 	{ SMTPC_STAGE_TLS, "has expired", TERN_TR_TLS_EXPIRED },
 	{ SMTPC_STAGE_TLS, "not yet valid", TERN_TR_TLS_NOT_YET_VALID },
-	{ SMTPC_STAGE_TLS, "certificate verify failed", TERN_TR_TLS_CERT_OTHER },
-	{ SMTPC_STAGE_STARTTLS, "does not offer STARTTLS", TERN_TR_NO_STARTTLS },
+	{ SMTPC_STAGE_TLS, "certificate verify failed",
+	    TERN_TR_TLS_CERT_OTHER },
+	{ SMTPC_STAGE_STARTTLS, "does not offer STARTTLS",
+	    TERN_TR_NO_STARTTLS },
 	{ SMTPC_STAGE_AUTH, "no password or token", TERN_TR_AUTH_NO_SECRET },
 	{ SMTPC_STAGE_AUTH, "does not offer AUTH", TERN_TR_AUTH_NOT_OFFERED },
 	{ SMTPC_STAGE_AUTH, "no usable AUTH", TERN_TR_AUTH_NO_MECH },

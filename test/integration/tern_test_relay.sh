@@ -29,10 +29,12 @@ make_certs
 
 # ---------------------------------------------------------------- setup
 
-# An expired certificate for relay.test from the same CA.
-expired_cert()
+# dated_cert NAME START END: a certificate for relay.test from the same
+# CA, valid from START to END (YYYYMMDDhhmmssZ): $SANDBOX/certs/NAME/c.pem
+# and c.key.
+dated_cert()
 {
-	local d=$SANDBOX/certs/old
+	local d=$SANDBOX/certs/$1 start=$2 end=$3
 	mkdir -p "$d"
 	(
 		cd "$d" || exit 1
@@ -55,24 +57,37 @@ EOF_CNF
 		: >index.txt
 		echo 01 >serial
 		openssl req -new -newkey rsa:2048 -nodes -subj /CN=relay.test \
-			-keyout old.key -out old.csr &&
+			-keyout c.key -out c.csr &&
 			openssl ca -batch -config ca.cnf -cert "$CA" \
-				-keyfile "$SANDBOX/certs/ca.key" -in old.csr \
-				-out old.pem -startdate 20200101000000Z \
-				-enddate 20200201000000Z -extensions srv -notext
-	) >"$d/log" 2>&1 || bail_out "openssl could not make an expired certificate: $(tail -n 3 "$d/log")"
-	OLD_CERT=$d/old.pem
-	OLD_KEY=$d/old.key
-	chmod 0644 "$OLD_CERT" "$OLD_KEY"
+				-keyfile "$SANDBOX/certs/ca.key" -in c.csr \
+				-out c.pem -startdate "$start" -enddate "$end" \
+				-extensions srv -notext
+	) >"$d/log" 2>&1 || bail_out "openssl could not make a dated certificate: $(tail -n 3 "$d/log")"
+	chmod 0644 "$d/c.pem" "$d/c.key"
 }
-expired_cert
+dated_cert old 20200101000000Z 20200201000000Z
+dated_cert future 20990101000000Z 20990201000000Z
 
 AUTH=(--auth-user u@x.test --auth-pass secret)
 STLS=(--tls starttls --cert "$CERT" --key "$KEY")
 peer_start good "${STLS[@]}" "${AUTH[@]}"
 peer_start implicit --tls implicit --cert "$CERT" --key "$KEY" "${AUTH[@]}"
 peer_start plain --tls none
-peer_start expired --tls starttls --cert "$OLD_CERT" --key "$OLD_KEY"
+peer_start expired --tls starttls --cert "$SANDBOX/certs/old/c.pem" \
+	--key "$SANDBOX/certs/old/c.key"
+peer_start future --tls starttls --cert "$SANDBOX/certs/future/c.pem" \
+	--key "$SANDBOX/certs/future/c.key"
+peer_start plainauth --tls none "${AUTH[@]}"
+peer_start noauth "${STLS[@]}" --fault no-auth
+peer_start s454 "${STLS[@]}" --fault starttls-454
+peer_start ehlo "${STLS[@]}" --fault refuse-ehlo
+peer_start a454 "${STLS[@]}" "${AUTH[@]}" --fault "auth-reply:454 4.7.0 Temporary authentication failure"
+peer_start a538 "${STLS[@]}" "${AUTH[@]}" --fault "auth-reply:538 5.7.11 Encryption required for requested authentication mechanism"
+peer_start oauth "${STLS[@]}" "${AUTH[@]}" --auth-token good-token
+peer_start m451 "${STLS[@]}" "${AUTH[@]}" --fault "mail-refuse:451 4.7.1 Try again later"
+peer_start m550 "${STLS[@]}" "${AUTH[@]}" --fault "mail-refuse:550 5.1.0 Address unknown"
+peer_start mhang "${STLS[@]}" "${AUTH[@]}" --fault mail-hangup
+peer_start silent --fault silent
 peer_start a535 "${STLS[@]}" "${AUTH[@]}" --fault auth-535
 peer_start o365 "${STLS[@]}" "${AUTH[@]}" --fault \
 	"auth-535-text:5.7.139 Authentication unsuccessful, basic authentication is disabled."
@@ -113,6 +128,7 @@ dnsmasq_refuser
 dnsmasq_start --host-record=relay.test,127.0.0.1 \
 	--host-record=other.test,127.0.0.1 \
 	--host-record=smtp.gmail.com,127.0.0.1 \
+	--txt-record=txtonly.test,nothing-else \
 	"--server=/broken.test/$REFUSER_ADDR" || bail_out "dnsmasq did not start"
 
 PW=$SANDBOX/password
@@ -375,6 +391,100 @@ one g554 "${PEER_PORT[g554]}" "tls = none"
 is "$RC" 1 "greeting 554: exit 1"
 fix "the server refuses to talk to this host (its IP address may be on a block list or not allowed by the provider): ask the provider, or send through another relay" \
 	"diagnosis: blocked"
+
+# ---------------------------------------------------------------- the rest
+
+one notyet "${PEER_PORT[future]}" "tls_ca_file = $CA"
+is "$RC" 1 "a certificate not valid yet: exit 1"
+has '^  FAIL  TLS: TLS: certificate verify failed: certificate is not yet valid$' "not yet valid"
+fix "the server's certificate is not valid yet: check this host's clock" "diagnosis: the clock"
+
+one notls "${PEER_PORT[g554]}" "tls = implicit"
+is "$RC" 1 "implicit TLS to a server that is neither TLS nor SMTP that works: exit 1"
+fix "the TLS handshake failed: check that port ${PEER_PORT[g554]} is the provider's TLS port (465 with tls = implicit, 587 with tls = starttls); tern needs TLS 1.2 or newer" \
+	"diagnosis: another handshake failure"
+
+conf silent "[relay r]" "host = 127.0.0.1" "port = ${PEER_PORT[silent]}" \
+	"tls = starttls" "connect_timeout = 2s" "command_timeout = 2s"
+trelay silent
+is "$RC" 1 "a port that says nothing: exit 1"
+fix "no SMTP greeting from 127.0.0.1 port ${PEER_PORT[silent]}: this may not be a mail port; check port and tls" \
+	"diagnosis: no greeting, implicit TLS does not help either"
+
+one s454 "${PEER_PORT[s454]}" "tls_ca_file = $CA"
+is "$RC" 1 "STARTTLS refused: exit 1"
+has '^  FAIL  STARTTLS: .*454 4\.7\.0 TLS not available' "the refusal"
+fix "the server refused STARTTLS: try the provider's implicit TLS port (465 with tls = implicit)" \
+	"diagnosis: STARTTLS refused"
+
+one ehlo "${PEER_PORT[ehlo]}" "tls_ca_file = $CA"
+is "$RC" 1 "EHLO and HELO refused: exit 1"
+has '^  FAIL  EHLO: .*550 5\.7\.1 host\.example\.org: not a name I accept \(in reply to HELO\)$' "the refusal"
+fix "the server refused our EHLO name: set hostname to this host's fully qualified name" \
+	"diagnosis: hostname"
+
+one notlsatall "${PEER_PORT[plainauth]}" "tls = none" "${LOGIN_LINES[@]}"
+is "$RC" 1 "AUTH without any TLS: exit 1"
+fix "port ${PEER_PORT[plainauth]} offers no TLS and tern never sends a password in clear text: use the provider's TLS port (587 with tls = starttls, or 465 with tls = implicit)" \
+	"diagnosis: no password in clear"
+
+one noauth "${PEER_PORT[noauth]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 1 "AUTH not offered: exit 1"
+fix "the server does not offer AUTH here: remove username if it relays for this host without a login, else use the provider's submission port" \
+	"diagnosis: AUTH not offered"
+
+: >"$SANDBOX/empty"
+chmod 0600 "$SANDBOX/empty"
+one nosecret "${PEER_PORT[good]}" "tls_ca_file = $CA" "username = u@x.test" "password_file = $SANDBOX/empty"
+is "$RC" 1 "an empty password file: exit 1"
+fix "there is nothing to log in with: put the password in password_file (or, for auth = xoauth2, make oauth2_token_command print a token)" \
+	"diagnosis: nothing to log in with"
+
+one oauth "${PEER_PORT[oauth]}" "tls_ca_file = $CA" "username = u@x.test" \
+	"auth = xoauth2" "oauth2_token_command = echo stale-token"
+is "$RC" 1 "an OAuth2 token refused: exit 1"
+fix "the OAuth2 token was refused: check that it is current and for u@x.test, with the provider's SMTP scope" \
+	"diagnosis: the token"
+one oauthok "${PEER_PORT[oauth]}" "tls_ca_file = $CA" "username = u@x.test" \
+	"auth = xoauth2" "oauth2_token_command = echo good-token"
+is "$RC" 0 "the right OAuth2 token: exit 0"
+has '^  ok    AUTH: XOAUTH2 as u@x\.test: accepted$' "XOAUTH2 named"
+
+one a454 "${PEER_PORT[a454]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 75 "AUTH 454 alone: exit 75"
+fix "the server could not check the login just now: try again later" "diagnosis: AUTH for now"
+
+one a538 "${PEER_PORT[a538]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 1 "AUTH refused otherwise: exit 1"
+fix "the server refused AUTH: see its reply above; check auth, username and password_file" \
+	"diagnosis: another AUTH refusal"
+
+one m451 "${PEER_PORT[m451]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 75 "MAIL FROM 451 alone: exit 75"
+fix "the server deferred the sender (greylisting, a rate limit or a quota): try again later; if it persists, lower max_per_hour" \
+	"diagnosis: MAIL FROM for now"
+
+one m550 "${PEER_PORT[m550]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 1 "MAIL FROM refused otherwise: exit 1"
+fix "the server refused the sender <u@x.test>: set from to an address the provider accepts for this account" \
+	"diagnosis: another sender refusal"
+
+one mhang "${PEER_PORT[mhang]}" "tls_ca_file = $CA" "${LOGIN_LINES[@]}"
+is "$RC" 75 "the connection cut at MAIL FROM: exit 75"
+has '^  FAIL  session: .*connection closed by the server \(waiting for the reply to MAIL FROM\)$' \
+	"where it broke"
+fix "the connection broke off: try again; if it keeps happening, look for a firewall or proxy that cuts SMTP sessions" \
+	"diagnosis: connection broke"
+
+conf nodata "[relay r]" "host = txtonly.test" "port = 587"
+trelay nodata
+is "$RC" 1 "a host without an address record: exit 1"
+fix "txtonly.test has no address (A or AAAA) record: correct host" "diagnosis: no address"
+
+conf badname "[relay r]" "host = bad..name" "port = 587"
+trelay badname
+is "$RC" 1 "a host that is not a name: exit 1"
+fix "bad..name is not a valid host name: correct host" "diagnosis: not a host name"
 
 # ---------------------------------------------------------------- several, usage
 

@@ -28,7 +28,12 @@ Faults (--fault, repeatable):
     auth-535              refuse every credential
     auth-535-text:TEXT    refuse every credential with "535 TEXT"
                           (TEXT: "5.7.139 basic authentication is disabled")
+    auth-reply:REPLY      refuse every credential with REPLY ("454 4.7.0 ...")
     auth-only:MECH[,MECH] offer only these AUTH mechanisms
+    no-auth               offer no AUTH at all
+    refuse-ehlo           answer EHLO and HELO with 550
+    starttls-454          offer STARTTLS, answer it with 454
+    mail-hangup           drop the connection at MAIL FROM
     mail-refuse[:REPLY]   refuse every MAIL FROM with REPLY (default:
                           553 5.7.1 Sender address rejected: not owned by user)
     rcpt-451[:ADDR]       451 for ADDR (every recipient without :ADDR)
@@ -143,14 +148,24 @@ class PeerSMTP(SMTP):
 
     async def smtp_EHLO(self, hostname):
         self.note("EHLO " + (hostname or ""))
+        if "refuse-ehlo" in self.opts.faults:
+            await self.push("550 5.7.1 %s: not a name I accept" % hostname)
+            return
         await super().smtp_EHLO(hostname)
 
     async def smtp_HELO(self, hostname):
         self.note("HELO " + (hostname or ""))
+        if "refuse-ehlo" in self.opts.faults:
+            await self.push("550 5.7.1 %s: not a name I accept" % hostname)
+            return
         await super().smtp_HELO(hostname)
 
     async def smtp_STARTTLS(self, arg):
         self.note("STARTTLS")
+        if "starttls-454" in self.opts.faults:
+            await self.push("454 4.7.0 TLS not available due to local "
+                            "problem")
+            return
         await super().smtp_STARTTLS(arg)
 
     async def smtp_AUTH(self, arg):
@@ -193,6 +208,9 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
         session.host_name = hostname
+        if "no-auth" in self.opts.faults:
+            responses = [r for r in responses
+                         if not r.upper().startswith("250-AUTH")]
         last = responses.pop()
         extra = []
         if "no-pipelining" not in self.opts.faults:
@@ -211,6 +229,9 @@ class Handler:
             await asyncio.sleep(delay)
         if self.opts.mail_refuse:
             return self.opts.mail_refuse
+        if "mail-hangup" in self.opts.faults:
+            server.transport.abort()
+            return "421 4.3.0 never seen"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.raw_mail = server.raw_mail
@@ -280,7 +301,10 @@ class Handler:
 
 
 def auth_refusal(opts):
-    """The failure reply: aiosmtpd's 535, or auth-535-text's."""
+    """The failure reply: aiosmtpd's 535, auth-535-text's or auth-reply's."""
+    if opts.auth_reply:
+        return AuthResult(success=False, handled=False,
+                          message=opts.auth_reply)
     if opts.auth_text:
         return AuthResult(success=False, handled=False,
                           message="535 " + opts.auth_text)
@@ -353,6 +377,7 @@ def parse():
     opts.slow = 0
     opts.auth_text = None
     opts.auth_only = None
+    opts.auth_reply = None
     opts.mail_refuse = None
     for f in opts.fault:
         name, _, arg = f.partition(":")
@@ -362,13 +387,16 @@ def parse():
             opts.slow = float(arg)
         elif name == "auth-535-text":
             opts.auth_text = arg
+        elif name == "auth-reply":
+            opts.auth_reply = arg
         elif name == "auth-only":
             opts.auth_only = {m.upper() for m in arg.split(",")}
         elif name == "mail-refuse":
             opts.mail_refuse = arg or ("553 5.7.1 Sender address rejected: "
                                        "not owned by user")
         opts.faults.add(name)
-    opts.auth_refuse = "auth-535" in opts.faults or bool(opts.auth_text)
+    opts.auth_refuse = ("auth-535" in opts.faults or bool(opts.auth_text) or
+                        bool(opts.auth_reply))
     return opts
 
 
