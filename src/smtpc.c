@@ -422,6 +422,8 @@ smtpc_reads(enum smtpc_state st)
 	case SMTPC_TXN:
 	case SMTPC_DOT:
 	case SMTPC_DRAIN:
+	case SMTPC_TRY_MAIL:
+	case SMTPC_TRY_RSET:
 	case SMTPC_QUIT:
 		return true;
 	default:
@@ -535,6 +537,10 @@ smtpc_awaited(const struct smtpc_session *s)
 	case SMTPC_DOT:
 	case SMTPC_DRAIN:
 		return "end of data";
+	case SMTPC_TRY_MAIL:
+		return "MAIL FROM";
+	case SMTPC_TRY_RSET:
+		return "RSET";
 	case SMTPC_QUIT:
 		return "QUIT";
 	default:
@@ -718,6 +724,12 @@ smtpc_dispatch(struct smtpc_session *s, const struct smtpc_reply *r)
 		s->need_rset = false;
 		smtpc_txn_end(s, false);
 		break;
+	case SMTPC_TRY_MAIL:
+		smtpc_on_try_mail(s, r);
+		break;
+	case SMTPC_TRY_RSET:
+		smtpc_on_try_rset(s, r);
+		break;
 	case SMTPC_QUIT:
 		smtpc_closed(s);
 		break;
@@ -816,4 +828,21 @@ const char *
 smtpc_capabilities(const struct smtpc_session *s)
 {
 	return s->caps_text != NULL ? s->caps_text : "";
+}
+
+X509 *
+smtpc_peer_cert(const struct smtpc_session *s)
+{
+	if (s->ssl == NULL || !s->tls_active)
+		return NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	return SSL_get0_peer_certificate(s->ssl);
+#else
+	{
+		X509 *cert = SSL_get_peer_certificate(s->ssl);
+
+		X509_free(cert); /* the SSL keeps its own reference */
+		return cert;
+	}
+#endif
 }

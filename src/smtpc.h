@@ -186,6 +186,16 @@ struct smtpc_session *smtpc_new(struct event_base *base,
  * recipients, or memory ran out. */
 int smtpc_send(struct smtpc_session *s, struct smtpc_msg *msg);
 
+/* Try a sender without sending anything (for test-relay): MAIL
+ * FROM:<sender> (SMTPUTF8 when the address needs it and the server
+ * offers it), then RSET whatever the answer.  Allowed when smtpc_send
+ * is, and not after a transaction that failed part way.  SENT follows
+ * with the reply to MAIL FROM in out->reply (any code) and stage NONE
+ * when it was accepted, else stage MAIL and err set; FAILED when the
+ * RSET is refused or the session is lost.  Returns 0, or -1 when the
+ * session is not ready or the address cannot be put on the wire. */
+int smtpc_try_sender(struct smtpc_session *s, const char *sender);
+
 /* Say QUIT and close (CLOSED follows).  Mid-transaction the
  * connection is dropped at once: no SENT for it, its recipients carry
  * "session closed by smtpc_quit". */
@@ -199,6 +209,10 @@ void smtpc_free(struct smtpc_session *s);
  * lines after the greeting one, '\n' after each ("" before EHLO or
  * after HELO). */
 const char *smtpc_capabilities(const struct smtpc_session *s);
+
+/* The server's certificate on an encrypted session (for test-relay),
+ * borrowed: valid until the callback returns; NULL without TLS. */
+X509 *smtpc_peer_cert(const struct smtpc_session *s);
 
 /* A client TLS context: TLS 1.2 or newer, the system trust store plus
  * ca_file when not NULL.  Returns NULL with eb set. */

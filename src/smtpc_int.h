@@ -43,6 +43,8 @@ enum smtpc_state {
 	SMTPC_BODY,  /* writing the message */
 	SMTPC_DOT,   /* the reply to the final dot awaited */
 	SMTPC_DRAIN, /* 354 with nobody to send to: "." sent, reply ignored */
+	SMTPC_TRY_MAIL, /* smtpc_try_sender: the reply to MAIL FROM */
+	SMTPC_TRY_RSET, /* ... and to the RSET after it */
 	SMTPC_QUIT,
 	SMTPC_DONE,
 };
@@ -124,6 +126,7 @@ struct smtpc_session {
 	bool in_api;    /* inside smtpc_send or smtpc_quit: report later */
 	struct smtpc_txn txn;
 	bool in_txn;
+	struct smtpc_reply try_reply; /* smtpc_try_sender's MAIL reply */
 	struct smtpc_outcome out;
 };
 
@@ -191,5 +194,9 @@ void smtpc_txn_end(struct smtpc_session *s, bool later);
 
 /* Top up the output from the body file (the write callback). */
 void smtpc_body_fill(struct smtpc_session *s);
+
+/* Replies to smtpc_try_sender's MAIL FROM and RSET. */
+void smtpc_on_try_mail(struct smtpc_session *s, const struct smtpc_reply *r);
+void smtpc_on_try_rset(struct smtpc_session *s, const struct smtpc_reply *r);
 
 #endif

@@ -535,3 +535,69 @@ smtpc_send(struct smtpc_session *s, struct smtpc_msg *msg)
 	s->in_api = false;
 	return 0;
 }
+/* ---------------------------------------------------------- try sender */
+
+int
+smtpc_try_sender(struct smtpc_session *s, const char *sender)
+{
+	struct smtpc_msg m;
+	bool utf8 = false;
+	const char *p;
+
+	if (s->state != SMTPC_IDLE || s->async_pending || s->freed ||
+	    s->need_rset || sender == NULL)
+		return -1;
+	for (p = sender; *p != '\0'; p++)
+		utf8 |= (unsigned char)*p >= 0x80;
+	if (!smtpc_addr_ok(sender, utf8))
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.sender = sender;
+	m.smtputf8 = utf8 && s->caps.smtputf8;
+	buf_reset(&s->cmd);
+	if (smtpc_cmd_mail(&s->cmd, &m, &s->caps) == -1)
+		return -1;
+	memset(&s->try_reply, 0, sizeof(s->try_reply));
+	s->state = SMTPC_TRY_MAIL;
+	s->in_api = true;
+	if (smtpc_write(s, s->cmd.data, s->cmd.len))
+		smtpc_timer(s, s->cfg.command_timeout);
+	s->in_api = false;
+	return 0;
+}
+
+void
+smtpc_on_try_mail(struct smtpc_session *s, const struct smtpc_reply *r)
+{
+	if (r->code == 421) {
+		smtpc_fail_reply(s, SMTPC_STAGE_MAIL, r, "MAIL FROM", "");
+		return;
+	}
+	/* RSET even after a refusal: the point is to leave nothing open. */
+	s->try_reply = *r;
+	smtpc_command(s, SMTPC_TRY_RSET, "RSET");
+}
+
+void
+smtpc_on_try_rset(struct smtpc_session *s, const struct smtpc_reply *r)
+{
+	const struct smtpc_reply *m = &s->try_reply;
+
+	if (r->code / 100 != 2) {
+		smtpc_fail_reply(s, SMTPC_STAGE_MAIL, r, "RSET", "");
+		return;
+	}
+	s->out.reply = *m;
+	if (m->code / 100 == 2) {
+		s->out.stage = SMTPC_STAGE_NONE;
+		s->out.err[0] = '\0';
+	} else {
+		s->out.stage = SMTPC_STAGE_MAIL;
+		snprintf(s->out.err, sizeof(s->out.err), "%s said: %d %s%s%s "
+		    "(in reply to MAIL FROM)", s->label, m->code, m->status,
+		    m->status[0] ? " " : "", m->text);
+	}
+	s->state = SMTPC_IDLE;
+	smtpc_timer(s, s->cfg.idle_timeout);
+	smtpc_emit(s, SMTPC_EV_SENT);
+}

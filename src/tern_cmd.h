@@ -41,4 +41,12 @@ int tern_cmd_dkim(const struct config *cfg, int argc, char **argv);
  * error was found), EX_USAGE, EX_CONFIG or EX_OSERR. */
 int tern_cmd_dns(const struct config *cfg, int argc, char **argv);
 
+/* tern test-relay [NAME]: try each relay (or the one named) step by
+ * step -- DNS, connect, TLS, EHLO, AUTH, MAIL FROM and RSET, no message
+ * sent -- and say what is wrong and what to change.  Returns 0 when
+ * every relay tested passed, 1 when one failed, EX_TEMPFAIL when the
+ * only failures were temporary, EX_CONFIG when a relay's files could
+ * not be used (or there is no relay), EX_USAGE. */
+int tern_cmd_test_relay(const struct config *cfg, int argc, char **argv);
+
 #endif

@@ -50,6 +50,11 @@ static const struct tern_command tern_commands[] = {
 	    "                      check the MX, SPF, DKIM and DMARC records "
 	    "of a sending\n"
 	    "                      domain, with advice" },
+	{ "test-relay", tern_cmd_test_relay,
+	    "test-relay [NAME]   try each relay (or NAME): DNS, connect, TLS, "
+	    "EHLO, AUTH,\n"
+	    "                      MAIL FROM and RSET; say what is wrong and "
+	    "how to fix it" },
 	{ NULL, NULL, NULL },
 };
 

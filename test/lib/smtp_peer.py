@@ -29,7 +29,18 @@ QUIT, until the connection is gone.
 
 Faults (--fault, repeatable):
     refuse-greeting-421   greet with 421 and hang up
+    refuse-greeting-554   greet with 554 (blocked) and hang up
     auth-535              refuse every credential
+    auth-535-text:TEXT    refuse every credential with "535 TEXT"
+                          (TEXT: "5.7.139 basic authentication is disabled")
+    auth-reply:REPLY      refuse every credential with REPLY ("454 4.7.0 ...")
+    auth-only:MECH[,MECH] offer only these AUTH mechanisms
+    no-auth               offer no AUTH at all
+    refuse-ehlo           answer EHLO and HELO with 550
+    starttls-454          offer STARTTLS, answer it with 454
+    mail-hangup           drop the connection at MAIL FROM
+    mail-refuse[:REPLY]   refuse every MAIL FROM with REPLY (default:
+                          553 5.7.1 Sender address rejected: not owned by user)
     rcpt-451[:ADDR]       451 for ADDR (every recipient without :ADDR)
     rcpt-550[:ADDR]       550 likewise
     slow-reply:SECONDS    wait that long before answering MAIL FROM
@@ -144,14 +155,24 @@ class PeerSMTP(SMTP):
 
     async def smtp_EHLO(self, hostname):
         self.note("EHLO " + (hostname or ""))
+        if "refuse-ehlo" in self.opts.faults:
+            await self.push("550 5.7.1 %s: not a name I accept" % hostname)
+            return
         await super().smtp_EHLO(hostname)
 
     async def smtp_HELO(self, hostname):
         self.note("HELO " + (hostname or ""))
+        if "refuse-ehlo" in self.opts.faults:
+            await self.push("550 5.7.1 %s: not a name I accept" % hostname)
+            return
         await super().smtp_HELO(hostname)
 
     async def smtp_STARTTLS(self, arg):
         self.note("STARTTLS")
+        if "starttls-454" in self.opts.faults:
+            await self.push("454 4.7.0 TLS not available due to local "
+                            "problem")
+            return
         await super().smtp_STARTTLS(arg)
 
     async def smtp_AUTH(self, arg):
@@ -197,6 +218,9 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
         session.host_name = hostname
+        if "no-auth" in self.opts.faults:
+            responses = [r for r in responses
+                         if not r.upper().startswith("250-AUTH")]
         last = responses.pop()
         extra = []
         if "no-pipelining" not in self.opts.faults:
@@ -213,6 +237,11 @@ class Handler:
         delay = self.opts.slow
         if delay:
             await asyncio.sleep(delay)
+        if self.opts.mail_refuse:
+            return self.opts.mail_refuse
+        if "mail-hangup" in self.opts.faults:
+            server.transport.abort()
+            return "421 4.3.0 never seen"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.raw_mail = server.raw_mail
@@ -260,8 +289,9 @@ class Handler:
                         challenge.encode(), "md5").hexdigest().encode()
         ok = (user.decode(errors="replace") == self.opts.auth_user and
               hmac.compare_digest(digest, want) and
-              "auth-535" not in self.opts.faults)
-        return AuthResult(success=ok, handled=False)
+              not self.opts.auth_refuse)
+        return AuthResult(success=True, handled=False) if ok else \
+            auth_refusal(self.opts)
 
     async def auth_XOAUTH2(self, server, args):
         try:
@@ -278,28 +308,41 @@ class Handler:
                 token = None
         ok = (token and fields.get("user") == self.opts.auth_user and
               fields.get("auth") == "Bearer %s" % token and
-              "auth-535" not in self.opts.faults)
+              not self.opts.auth_refuse)
         if ok:
             return AuthResult(success=True, handled=False)
         # RFC: a JSON error as a 334 challenge, the client answers with
         # an empty line, then the failure.
         await server.challenge_auth('{"status":"401","schemes":"bearer"}')
-        return AuthResult(success=False, handled=False)
+        return auth_refusal(self.opts)
+
+
+def auth_refusal(opts):
+    """The failure reply: aiosmtpd's 535, auth-535-text's or auth-reply's."""
+    if opts.auth_reply:
+        return AuthResult(success=False, handled=False,
+                          message=opts.auth_reply)
+    if opts.auth_text:
+        return AuthResult(success=False, handled=False,
+                          message="535 " + opts.auth_text)
+    return AuthResult(success=False, handled=False)
 
 
 def authenticator(opts):
     def check(server, session, envelope, mechanism, auth_data):
-        if "auth-535" in opts.faults or not isinstance(auth_data,
-                                                       LoginPassword):
-            return AuthResult(success=False, handled=False)
+        if opts.auth_refuse or not isinstance(auth_data, LoginPassword):
+            return auth_refusal(opts)
         ok = (auth_data.login.decode(errors="replace") == opts.auth_user and
               auth_data.password.decode(errors="replace") == opts.auth_pass)
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=True, handled=False) if ok else \
+            auth_refusal(opts)
     return check
 
 
 RAW_GREETINGS = {
     "refuse-greeting-421": b"421 4.3.2 peer.test Service not available\r\n",
+    "refuse-greeting-554": b"554 5.7.1 peer.test: your address is on a "
+                           b"block list\r\n",
     "garbage-greeting": b"hello there, I am not an SMTP server\r\n",
     "long-greeting": b"220 " + b"x" * 3000 + b"\r\n",
     "endless-greeting": b"220-peer.test\r\n" * 1001 + b"220 end\r\n",
@@ -315,7 +358,7 @@ def raw_server(fault, sessions):
         try:
             writer.write(RAW_GREETINGS[fault])
             await writer.drain()
-            if fault == "refuse-greeting-421":
+            if fault.startswith("refuse-greeting-"):
                 writer.close()
                 return
             try:
@@ -350,13 +393,28 @@ def parse():
     opts.faults = set()
     opts.rcpt_faults = {}
     opts.slow = 0
+    opts.auth_text = None
+    opts.auth_only = None
+    opts.auth_reply = None
+    opts.mail_refuse = None
     for f in opts.fault:
         name, _, arg = f.partition(":")
         if name in ("rcpt-451", "rcpt-550"):
             opts.rcpt_faults[name[-3:]] = arg or "*"
         elif name == "slow-reply":
             opts.slow = float(arg)
+        elif name == "auth-535-text":
+            opts.auth_text = arg
+        elif name == "auth-reply":
+            opts.auth_reply = arg
+        elif name == "auth-only":
+            opts.auth_only = {m.upper() for m in arg.split(",")}
+        elif name == "mail-refuse":
+            opts.mail_refuse = arg or ("553 5.7.1 Sender address rejected: "
+                                       "not owned by user")
         opts.faults.add(name)
+    opts.auth_refuse = ("auth-535" in opts.faults or bool(opts.auth_text) or
+                        bool(opts.auth_reply))
     return opts
 
 
@@ -384,6 +442,10 @@ async def serve(opts):
             # to use it); with STARTTLS only after the upgrade.
             kw["auth_require_tls"] = opts.tls == "starttls"
             kw["authenticator"] = authenticator(opts)
+            if opts.auth_only:
+                kw["auth_exclude_mechanism"] = [
+                    m for m in ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2")
+                    if m not in opts.auth_only]
         server = await loop.create_server(
             lambda: PeerSMTP(handler, opts, **kw), opts.address, opts.port,
             ssl=ctx if opts.tls == "implicit" else None)

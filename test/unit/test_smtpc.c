@@ -1005,6 +1005,8 @@ struct run {
 	bool in_call;       /* inside smtpc_send */
 	bool reentered;     /* an event came from inside smtpc_send */
 	bool timed_out;
+	const char *try_from; /* smtpc_try_sender instead of smtpc_send */
+	struct smtpc_reply try_replies[4];
 	enum smtpc_stage stages[4];
 	struct smtpc_outcome out; /* of the last SENT or FAILED */
 };
@@ -1013,7 +1015,10 @@ static void
 run_send(struct run *r, struct smtpc_session *s)
 {
 	r->in_call = true;
-	assert_int_equal(smtpc_send(s, r->msg), 0);
+	if (r->try_from != NULL)
+		assert_int_equal(smtpc_try_sender(s, r->try_from), 0);
+	else
+		assert_int_equal(smtpc_send(s, r->msg), 0);
 	r->in_call = false;
 	if (r->quit_in_txn)
 		smtpc_quit(s);
@@ -1044,6 +1049,7 @@ run_on_event(struct smtpc_session *s, enum smtpc_event ev,
 		break;
 	case SMTPC_EV_SENT:
 		r->out = *out;
+		r->try_replies[r->sent & 3] = out->reply;
 		r->stages[r->sent++ & 3] = out->stage;
 		if (r->sent < r->sends)
 			run_send(r, s);
@@ -1798,6 +1804,74 @@ session_connect_refused(void **state)
 
 /* smtpc_as_sent: what a DKIM signer must sign is what arrives: long
  * lines folded (header) or cut (body), dots unstuffed, LF line ends. */
+/* test-relay's probe: MAIL FROM then RSET, nothing sent; a refusal and
+ * an acceptance on one session, then a refused RSET fails it. */
+static void
+session_try_sender(void **state)
+{
+	static const struct fake_step steps[] = {
+		{ "", "220 fake.test ready\r\n" },
+		{ "EHLO client.test", ehlo_pipelining },
+		{ "MAIL FROM:<other@x.test>",
+		    "553 5.7.1 Sender address rejected: not owned\r\n" },
+		{ "RSET", "250 2.0.0 ok\r\n" },
+		{ "MAIL FROM:<other@x.test>", "250 2.1.0 ok\r\n" },
+		{ "RSET", "250 2.0.0 ok\r\n" },
+		{ "MAIL FROM:<other@x.test>", "250 2.1.0 ok\r\n" },
+		{ "RSET", "500 5.5.1 no RSET today\r\n" },
+	};
+	struct smtpc_config cfg;
+	struct run r = { 0 };
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, steps, NSTEPS(steps));
+	r.try_from = "other@x.test";
+	r.sends = 3;
+	run_config(&cfg, f.port);
+	run_session(&f, &r, &cfg);
+	assert_int_equal(r.sent, 2);
+	assert_int_equal(r.stages[0], SMTPC_STAGE_MAIL);
+	assert_int_equal(r.try_replies[0].code, 553);
+	assert_string_equal(r.try_replies[0].status, "5.7.1");
+	assert_int_equal(r.stages[1], SMTPC_STAGE_NONE);
+	assert_int_equal(r.try_replies[1].code, 250);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.out.stage, SMTPC_STAGE_MAIL);
+	assert_int_equal(r.out.reply.code, 500);
+	assert_non_null(strstr(r.out.err, "(in reply to RSET)"));
+	assert_false(f.mismatch);
+	assert_string_equal(f.log.data, "EHLO client.test\n"
+	    "MAIL FROM:<other@x.test>\nRSET\nMAIL FROM:<other@x.test>\n"
+	    "RSET\nMAIL FROM:<other@x.test>\nRSET\n");
+	fake_stop(&f);
+}
+
+/* Not ready, or an address that cannot go on the wire: -1, no event. */
+static void
+session_try_sender_refused(void **state)
+{
+	static const struct fake_step steps[] = {
+		{ "", "220 fake.test ready\r\n" },
+		{ "EHLO client.test", ehlo_pipelining },
+		{ "QUIT", "221 bye\r\n" },
+	};
+	struct smtpc_config cfg;
+	struct run r = { 0 };
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, steps, NSTEPS(steps));
+	run_config(&cfg, f.port);
+	r.base = f.base;
+	r.s = smtpc_new(f.base, &cfg, run_on_event, &r);
+	assert_non_null(r.s);
+	assert_int_equal(smtpc_try_sender(r.s, "a@x.test"), -1);
+	assert_int_equal(smtpc_try_sender(r.s, NULL), -1);
+	smtpc_free(r.s);
+	fake_stop(&f);
+}
+
 static void
 as_sent_long_lines(void **state)
 {
@@ -1880,6 +1954,8 @@ main(void)
 		cmocka_unit_test(session_big_body),
 		cmocka_unit_test(session_refused_mid_body),
 		cmocka_unit_test(session_connect_refused),
+		cmocka_unit_test(session_try_sender),
+		cmocka_unit_test(session_try_sender_refused),
 		cmocka_unit_test(as_sent_long_lines),
 	};
 
