@@ -493,10 +493,12 @@ tern_tr_value(const struct tern_tr_facts *f, const char *name,
 	if (strcmp(name, "sender") == 0)
 		return f->sender != NULL ? f->sender : "";
 	if (strcmp(name, "note") == 0) {
+		/* A refused login: the preset's advice on what goes in
+		 * username and password_file. */
 		pre = rc->preset != NULL ? relay_preset_find(rc->preset) : NULL;
-		if (pre == NULL || pre->note == NULL)
+		if (pre == NULL || pre->auth_hint == NULL)
 			return "";
-		snprintf(tmp, tmplen, " (%s: %s)", pre->name, pre->note);
+		snprintf(tmp, tmplen, " (%s: %s)", pre->name, pre->auth_hint);
 		return tmp;
 	}
 	return NULL;

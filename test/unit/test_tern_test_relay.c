@@ -58,7 +58,7 @@ test_auth_by_provider(void **state)
 		{ "outlook", "127.0.0.1", "use OAuth2" },
 		{ NULL, "mail.example.org", "check username and the password "
 		    "in password_file" },
-		{ "brevo", "127.0.0.1", "(brevo: log in with the SMTP login" },
+		{ "brevo", "127.0.0.1", "(brevo: username is the SMTP login" },
 	};
 	struct config_relay rc;
 	struct tern_tr_facts f;
