@@ -20,8 +20,7 @@
 
 #include "sdnotify.h"
 
-static char sdnotify_socket[sizeof(((struct sockaddr_un *)0)->sun_path) +
-    2];
+static char sdnotify_socket[sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
 static int sdnotify_have;
 
 int
