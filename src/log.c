@@ -31,7 +31,15 @@ static struct {
 	bool json;
 	char ident[64];
 	char host[256];
-} log_state = { LOG_DEST_STDERR, 2, false, "tern", "localhost" };
+	char path[4096];	/* the file of LOG_DEST_FILE, for log_reopen */
+} log_state = { LOG_DEST_STDERR, 2, false, "tern", "localhost", "" };
+
+static int
+log_open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+}
 
 int
 log_open(const char *ident, const char *target, bool json,
@@ -59,13 +67,33 @@ log_open(const char *ident, const char *target, bool json,
 		log_state.dest = LOG_DEST_NONE;
 		return 0;
 	}
-	log_state.fd = open(target, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (strlen(target) >= sizeof(log_state.path))
+		return errbuf_set(eb, "log file name too long: %.60s...",
+		    target);
+	log_state.fd = log_open_file(target);
 	if (log_state.fd < 0) {
 		log_state.fd = 2;
 		return errbuf_errno(eb, errno, "open log file %s", target);
 	}
+	str_lcpy(log_state.path, target, sizeof(log_state.path));
 	log_state.dest = LOG_DEST_FILE;
+	return 0;
+}
+
+/* After logrotate renamed the file: open the name again, and only then
+ * let the old descriptor go, so no line is lost either way. */
+int
+log_reopen(struct errbuf *eb)
+{
+	int fd;
+
+	if (log_state.dest != LOG_DEST_FILE)
+		return 0;
+	if ((fd = log_open_file(log_state.path)) < 0)
+		return errbuf_errno(eb, errno, "reopen log file %s",
+		    log_state.path);
+	close(log_state.fd);
+	log_state.fd = fd;
 	return 0;
 }
 

@@ -29,6 +29,14 @@
 int log_open(const char *ident, const char *target, bool json,
     struct errbuf *eb);
 
+/*
+ * Open the log file again by its name (the first one is kept when that
+ * fails), so a file renamed by logrotate(8) is left for a new one; a
+ * no-op for syslog and stderr.  The caller must be able to open or
+ * create the file as who it is now.  Returns 0 or -1 with eb set.
+ */
+int log_reopen(struct errbuf *eb);
+
 /* Log one line at a syslog priority (LOG_INFO, LOG_WARNING, LOG_ERR). */
 void log_msg(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

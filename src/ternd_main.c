@@ -2,14 +2,17 @@
  * ternd_main: the daemon's start, signals and stop.
  *
  * Order matters: load the config, bind the [listen] ports and read
- * their certificates and users files (port 25 and keys in /etc/ssl/private
- * need root), drop root for run_user, take the queue's lock, bind the trigger socket, pick up what
- * waits in maildrop, read the relays' secrets (they must belong to
- * run_user and be private to it), load the queue, bind the control
- * socket (tern's queue commands), run the event loop.  SIGHUP reloads the config
- * and aliases without touching deliveries in flight; SIGTERM and SIGINT
- * stop: sessions in flight are abandoned, their envelopes still list
- * the recipients as pending, and the next start delivers them.
+ * their certificates and users files (port 25 and keys in
+ * /etc/ssl/private need root), drop root for run_user, take the queue's
+ * lock, bind the trigger socket, pick up what waits in maildrop, read
+ * the relays' secrets (they must belong to run_user and be private to
+ * it), load the queue, bind the control socket (tern's queue
+ * commands), tell a service manager it is ready (sdnotify), run the
+ * event loop.  SIGHUP reopens the log file and reloads the
+ * config and aliases without touching deliveries in flight; SIGTERM
+ * and SIGINT stop: sessions in flight are abandoned, their envelopes
+ * still list the recipients as pending, and the next start delivers
+ * them.
  */
 #include "autoconf.h"
 
@@ -39,6 +42,7 @@
 #include "pickup.h"
 #include "qmgr.h"
 #include "queue.h"
+#include "sdnotify.h"
 #include "smtpd.h"
 #include "ternd.h"
 
@@ -234,6 +238,40 @@ ternd_on_hup(evutil_socket_t fd, short what, void *arg)
 		    "sessions keep the old ones", eb.msg);
 }
 
+/* Tell the service manager (no-op without one); a failure costs only
+ * a warning. */
+static void
+ternd_notify(enum sdnotify_state st, const char *status)
+{
+	struct errbuf eb;
+
+	errbuf_clear(&eb);
+	if (sdnotify_send(st, status, &eb) < 0)
+		log_msg(LOG_WARNING, "cannot notify the service manager: %s",
+		    eb.msg);
+}
+
+/* SIGHUP: a new log file after rotation, then the reload, framed by
+ * RELOADING=1 and READY=1; a refused reload leaves the config as it
+ * was, which is how it is told apart. */
+static void
+ternd_on_hup_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct ternd_main *m = arg;
+	const struct config *before = m->td.cfg;
+	struct errbuf eb;
+
+	ternd_notify(SDNOTIFY_RELOADING, "reloading");
+	errbuf_clear(&eb);
+	if (log_reopen(&eb) < 0)
+		log_msg(LOG_WARNING, "%s; still writing to the old file: make "
+		    "it writable by %s", eb.msg, m->td.cfg->run_user);
+	ternd_on_hup(fd, what, arg);
+	ternd_notify(SDNOTIFY_READY, m->td.cfg != before ?
+	    "reloaded; delivering" : "reload refused (see the log); "
+	    "running the previous config");
+}
+
 static void
 ternd_on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -241,6 +279,7 @@ ternd_on_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_msg(LOG_INFO, "stopping on signal %d", (int)sig);
+	ternd_notify(SDNOTIFY_STOPPING, "stopping");
 	m->td.stopping = true;
 	smtpd_shutdown(m->td.smtpd);
 	qmgr_shutdown(m->td.qmgr);
@@ -253,7 +292,7 @@ ternd_signals(struct ternd_main *m)
 	struct event_base *b = m->td.base;
 
 	signal(SIGPIPE, SIG_IGN);
-	m->sig_hup = evsignal_new(b, SIGHUP, ternd_on_hup, m);
+	m->sig_hup = evsignal_new(b, SIGHUP, ternd_on_hup_signal, m);
 	m->sig_term = evsignal_new(b, SIGTERM, ternd_on_stop, m);
 	m->sig_int = evsignal_new(b, SIGINT, ternd_on_stop, m);
 	if (m->sig_hup == NULL || m->sig_term == NULL || m->sig_int == NULL ||
@@ -324,9 +363,11 @@ ternd_start(struct ternd_main *m)
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return EX_OSERR;
 	}
-	log_msg(LOG_INFO, "ternd started: queue %s, %zu relay%s", 
+	log_msg(LOG_INFO, "ternd started: queue %s, %zu relay%s",
 	    td->cfg->queue_dir, td->cfg->nrelays,
 	    td->cfg->nrelays == 1 ? "" : "s");
+	/* Listeners bound and the queue loaded: ready for systemd. */
+	ternd_notify(SDNOTIFY_READY, "delivering");
 	return EX_OK;
 }
 
@@ -442,6 +483,7 @@ main(int argc, char **argv)
 
 	memset(&m, 0, sizeof(m));
 	m.lock_fd = -1;
+	sdnotify_init();
 	if ((rc = ternd_parse(argc, argv, &m)) != 0)
 		return rc;
 	log_open("ternd", "stderr", false, &eb);

@@ -24,13 +24,13 @@ extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1,DNS:relay.test
 authorityKeyIdentifier = keyid
 EOF_CNF
-		openssl req -x509 -new -newkey rsa:2048 -nodes -days 2 \
+		openssl req -x509 -new -newkey rsa:2048 -nodes -days 30 \
 			-subj "/CN=tern test CA" -config openssl.cnf -extensions ca \
 			-keyout ca.key -out ca.pem &&
 		openssl req -new -newkey rsa:2048 -nodes -subj "/CN=relay.test" \
 			-config openssl.cnf -keyout server.key -out server.csr &&
 		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-			-CAcreateserial -days 2 -extfile openssl.cnf \
+			-CAcreateserial -days 30 -extfile openssl.cnf \
 			-extensions server -out server.pem
 	) >"$1/log" 2>&1
 }
