@@ -37,6 +37,7 @@
 #include <openssl/crypto.h>
 
 #include "dns.h"
+#include "oauth2.h"
 #include "fileio.h"
 #include "smtpc.h"
 #include "smtpc_auth.h"
@@ -70,6 +71,8 @@ struct tern_tr {
 	const struct config_relay *rc;
 	char *password;
 	char *token;
+	struct oauth2 *oauth2;           /* the built-in flow, per relay */
+	struct oauth2_wait *owait;
 	SSL_CTX *ctx;
 	char sender[320];
 	const char *sender_why;
@@ -191,6 +194,11 @@ tern_tr_finish(struct tern_tr *t, enum tern_tr_result res)
 	fflush(stdout);
 	tern_tr_wipe(&t->password);
 	tern_tr_wipe(&t->token);
+	if (t->owait != NULL)
+		oauth2_cancel(t->owait);
+	t->owait = NULL;
+	oauth2_free(t->oauth2);
+	t->oauth2 = NULL;
 	if (t->ctx != NULL)
 		SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
@@ -554,6 +562,29 @@ tern_tr_sender(struct tern_tr *t)
 	t->facts.sender = t->sender;
 }
 
+/* The built-in OAuth2 flow's client, with the relay's secret. */
+static bool
+tern_tr_oauth2_new(struct tern_tr *t)
+{
+	const struct config_relay *rc = t->rc;
+	struct errbuf eb;
+	char *secret = NULL;
+
+	errbuf_clear(&eb);
+	if (rc->oauth2_client_secret_file != NULL && (secret =
+	    tern_tr_secret(rc->oauth2_client_secret_file, &eb)) == NULL) {
+		tern_tr_line("FAIL", "config", "%s", eb.msg);
+		return false;
+	}
+	t->oauth2 = oauth2_new(rc, secret, &eb);
+	tern_tr_wipe(&secret);
+	if (t->oauth2 == NULL) {
+		tern_tr_line("FAIL", "config", "%s", eb.msg);
+		return false;
+	}
+	return true;
+}
+
 /* Read what the relay needs from files; false (printed) when that
  * fails: a configuration problem. */
 static bool
@@ -575,16 +606,65 @@ tern_tr_prepare(struct tern_tr *t)
 	}
 	if (rc->oauth2_token_command != NULL)
 		t->token = tern_tr_token(rc->oauth2_token_command);
+	else if (rc->oauth2_token_url != NULL)
+		return tern_tr_oauth2_new(t);
 	else if (rc->auth == CONFIG_AUTH_XOAUTH2)
-		tern_tr_line("info", "AUTH", "no oauth2_token_command: "
-		    "test-relay has no token to offer");
+		tern_tr_line("info", "AUTH", "no oauth2_token_command or "
+		    "oauth2_token_url: test-relay has no token to offer");
 	return true;
+}
+
+static void tern_tr_resolve(struct tern_tr *t);
+
+/* The token is in (or not): a step of its own, before DNS. */
+static void
+tern_tr_on_token(enum oauth2_status st, const char *token, uint64_t gen,
+    const char *err, void *arg)
+{
+	struct tern_tr *t = arg;
+
+	(void)gen;
+	t->owait = NULL;
+	if (st == OAUTH2_OK && (t->token = strdup(token)) != NULL) {
+		tern_tr_line("ok", "OAuth2", "a token from %s",
+		    t->rc->oauth2_token_url);
+		tern_tr_resolve(t);
+		return;
+	}
+	tern_tr_line("FAIL", "OAuth2", "%s", err != NULL ? err :
+	    "out of memory");
+	printf("  %-5s %s\n", "fix:", "the token endpoint gave no token: "
+	    "check oauth2_token_url, oauth2_client_id, the secret in "
+	    "oauth2_client_secret_file and oauth2_scope (the endpoint's "
+	    "error is above)");
+	fflush(stdout);
+	tern_tr_finish(t, TERN_TR_FAIL);
+}
+
+static void
+tern_tr_oauth2_get(struct tern_tr *t)
+{
+	struct errbuf eb;
+	const char *token;
+	uint64_t gen;
+
+	errbuf_clear(&eb);
+	switch (oauth2_get(t->oauth2, t->base, t->dns, tern_tr_on_token, t,
+	    &token, &gen, &t->owait, &eb)) {
+	case 1:
+		tern_tr_on_token(OAUTH2_OK, token, gen, NULL, t);
+		break;
+	case 0:
+		break;
+	default:
+		tern_tr_on_token(OAUTH2_FAILED, NULL, 0, eb.msg, t);
+		break;
+	}
 }
 
 static void
 tern_tr_start(struct tern_tr *t, const struct config_relay *rc)
 {
-	struct errbuf eb;
 
 	t->rc = rc;
 	t->refused = false;
@@ -608,6 +688,19 @@ tern_tr_start(struct tern_tr *t, const struct config_relay *rc)
 		tern_tr_finish(t, TERN_TR_CONFIG);
 		return;
 	}
+	if (t->oauth2 != NULL)
+		tern_tr_oauth2_get(t);
+	else
+		tern_tr_resolve(t);
+}
+
+/* The first step proper: the relay's addresses. */
+static void
+tern_tr_resolve(struct tern_tr *t)
+{
+	const struct config_relay *rc = t->rc;
+	struct errbuf eb;
+
 	errbuf_clear(&eb);
 	if (dns_resolve(t->dns, rc->host, (uint16_t)rc->port,
 	    tern_tr_on_resolved, t, &eb) == -1) {

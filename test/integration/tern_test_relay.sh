@@ -521,4 +521,43 @@ has "^  FAIL  config: password_file $PW is readable or writable by others \(tern
 	"the fix for the password file"
 chmod 0600 "$PW"
 
+
+# ---------------------------------------------------------------- OAuth2
+
+# The built-in client-credentials flow: a token from a local HTTPS
+# endpoint (test/lib/token_endpoint.py), offered to an XOAUTH2 peer that
+# takes only that token; then the endpoint refusing the client.
+EP_DIR=$SANDBOX/endpoint
+mkdir -p "$EP_DIR"
+printf 'mode ok\ntoken tok-tr\nexpires 3600\n' >"$EP_DIR/control"
+"$PYTHON" "$top_srcdir/test/lib/token_endpoint.py" --cert "$CERT" --key "$KEY" \
+	--ready-file "$EP_DIR/ready" --control "$EP_DIR/control" \
+	--requests "$EP_DIR/requests" --lifetime "$PEER_LIFETIME" 2>"$EP_DIR/log" &
+_sb_pids+=("$!")
+wait_for '[ -s "$EP_DIR/ready" ]' 10 ||
+	bail_out "token_endpoint.py did not start: $(tail -n 5 "$EP_DIR/log")"
+OSECRET=$SANDBOX/oauth2.secret
+echo client-secret >"$OSECRET"
+chmod 0600 "$OSECRET"
+peer_start oauth "${STLS[@]}" --auth-user ops@x.test --auth-token tok-tr
+OAUTH_LINES=("auth = xoauth2" "username = ops@x.test" "from = ops@x.test"
+	"oauth2_token_url = https://relay.test:$(cat "$EP_DIR/ready")/token"
+	"oauth2_client_id = tern" "oauth2_client_secret_file = $OSECRET"
+	"tls_ca_file = $CA")
+conf oauth "[relay o]" "host = relay.test" "port = ${PEER_PORT[oauth]}" \
+	"tls = starttls" "${OAUTH_LINES[@]}"
+trelay oauth
+is "$RC" 0 "OAuth2 (built-in flow): the relay passes"
+has "^  ok    OAuth2: a token from https://relay\.test:[0-9]+/token$" \
+	"the token step is shown"
+has "^  ok    AUTH: " "XOAUTH2 with the fetched token succeeds"
+printf 'mode error\n' >"$EP_DIR/control"
+trelay oauth
+is "$RC" 1 "the token endpoint refuses the client: exit 1"
+has "^  FAIL  OAuth2: POST to https://relay\.test:[0-9]+/token: .*401.*wrong secret" \
+	"the endpoint's refusal is shown with its description"
+fix "the token endpoint gave no token: check oauth2_token_url, oauth2_client_id, the secret in oauth2_client_secret_file and oauth2_scope (the endpoint's error is above)" \
+	"the fix names the oauth2 keys"
+unlike "$OUT" "client-secret" "the secret is never printed"
+
 done_testing
