@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -122,4 +123,26 @@ fileio_mkdir(const char *path, mode_t mode, struct errbuf *eb)
 		return errbuf_setc(eb, EX_CANTCREAT, "%s exists and is not a directory",
 		    path);
 	return 0;
+}
+
+char *
+fileio_read_secret(const char *path, const char *what, struct errbuf *eb)
+{
+	struct stat st;
+	char *data;
+	size_t len;
+
+	if (stat(path, &st) < 0) {
+		errbuf_errno(eb, errno, "%s %s", what, path);
+		return NULL;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		errbuf_set(eb, "%s %s is readable or writable by others; make "
+		    "it private: chmod 600 %s", what, path, path);
+		return NULL;
+	}
+	if ((data = fileio_read_file(path, 65536, &len, eb)) == NULL)
+		return NULL;
+	data[strcspn(data, "\r\n")] = '\0';
+	return data;
 }

@@ -23,6 +23,15 @@ int fileio_fsync_dir(const char *path, struct errbuf *eb);
 char *fileio_read_file(const char *path, size_t limit, size_t *lenp,
     struct errbuf *eb);
 
+/*
+ * A secret (password_file, oauth2_client_secret_file): the file must
+ * not be readable or writable by others, as ternd requires; its first
+ * line, without the line end.  what names the key in messages.
+ * Returns the text (the caller wipes and frees it) or NULL with eb.
+ */
+char *fileio_read_secret(const char *path, const char *what,
+    struct errbuf *eb);
+
 /* Same, from an open descriptor (not closed). */
 char *fileio_read_fd(int fd, const char *name, size_t limit, size_t *lenp,
     struct errbuf *eb);

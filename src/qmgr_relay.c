@@ -31,31 +31,6 @@
 
 /* ---------------------------------------------------------------- relays */
 
-/* Read a secret: the file must not be readable or writable by others
- * (the daemon refuses to start otherwise); first line, no newline. */
-static char *
-qmgr_read_secret(const char *path, const char *what, struct errbuf *eb)
-{
-	struct stat st;
-	char *data, *nl;
-	size_t len;
-
-	if (stat(path, &st) < 0) {
-		errbuf_errno(eb, errno, "%s %s", what, path);
-		return NULL;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		errbuf_set(eb, "%s %s is readable or writable by others; make "
-		    "it private: chmod 600 %s", what, path, path);
-		return NULL;
-	}
-	if ((data = fileio_read_file(path, 65536, &len, eb)) == NULL)
-		return NULL;
-	if ((nl = strpbrk(data, "\r\n")) != NULL)
-		*nl = '\0';
-	return data;
-}
-
 /* The relay's token source, its client secret read now (at start and
  * on every reload). */
 static int
@@ -68,7 +43,7 @@ qmgr_relay_oauth2(struct qmgr_relay *r, const struct config_relay *rc,
 		return 0;
 	if (rc->oauth2_token_command == NULL &&
 	    rc->oauth2_client_secret_file != NULL &&
-	    (secret = qmgr_read_secret(rc->oauth2_client_secret_file,
+	    (secret = fileio_read_secret(rc->oauth2_client_secret_file,
 	    "oauth2_client_secret_file", eb)) == NULL)
 		return errbuf_prefix(eb, "relay %s", rc->name);
 	r->oauth2 = oauth2_new(rc, secret, eb);
@@ -90,7 +65,7 @@ qmgr_relay_init(struct qmgr_relay *r, const struct config_relay *rc,
 	TAILQ_INIT(&r->waiting);
 	if ((r->state = relay_state_new(rc->name)) == NULL)
 		return errbuf_set(eb, "out of memory");
-	if (rc->password_file != NULL && (r->password = qmgr_read_secret(
+	if (rc->password_file != NULL && (r->password = fileio_read_secret(
 	    rc->password_file, "password_file", eb)) == NULL)
 		return errbuf_prefix(eb, "relay %s", rc->name);
 	if (rc->tls != CONFIG_TLS_NONE &&

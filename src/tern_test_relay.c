@@ -495,30 +495,6 @@ tern_tr_on_resolved(enum dns_status st, const char *err,
 
 /* ---------------------------------------------------------------- setup */
 
-/* A secret file, read as ternd reads it: private to its owner, the
- * first line.  NULL with eb set. */
-static char *
-tern_tr_secret(const char *path, struct errbuf *eb)
-{
-	struct stat st;
-	char *data;
-	size_t len;
-
-	if (stat(path, &st) < 0) {
-		errbuf_errno(eb, errno, "password_file %s", path);
-		return NULL;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		errbuf_set(eb, "password_file %s is readable or writable by "
-		    "others (ternd refuses it): chmod 600 %s", path, path);
-		return NULL;
-	}
-	if ((data = fileio_read_file(path, 65536, &len, eb)) == NULL)
-		return NULL;
-	data[strcspn(data, "\r\n")] = '\0';
-	return data;
-}
-
 /* oauth2_token_command's first line, or NULL (and a note). */
 static char *
 tern_tr_token(const char *cmd)
@@ -572,7 +548,8 @@ tern_tr_oauth2_new(struct tern_tr *t)
 
 	errbuf_clear(&eb);
 	if (rc->oauth2_client_secret_file != NULL && (secret =
-	    tern_tr_secret(rc->oauth2_client_secret_file, &eb)) == NULL) {
+	    fileio_read_secret(
+	    rc->oauth2_client_secret_file, "oauth2_client_secret_file", &eb)) == NULL) {
 		tern_tr_line("FAIL", "config", "%s", eb.msg);
 		return false;
 	}
@@ -595,7 +572,8 @@ tern_tr_prepare(struct tern_tr *t)
 
 	errbuf_clear(&eb);
 	if (rc->password_file != NULL &&
-	    (t->password = tern_tr_secret(rc->password_file, &eb)) == NULL) {
+	    (t->password = fileio_read_secret(rc->password_file,
+	    "password_file", &eb)) == NULL) {
 		tern_tr_line("FAIL", "config", "%s", eb.msg);
 		return false;
 	}

@@ -517,7 +517,7 @@ conf openpw "[relay good]" "host = relay.test" "port = ${PEER_PORT[good]}" \
 	"tls_ca_file = $CA" "${LOGIN_LINES[@]}"
 trelay openpw
 is "$RC" 78 "a password file others can read: exit 78"
-has "^  FAIL  config: password_file $PW is readable or writable by others \(ternd refuses it\): chmod 600 $PW$" \
+has "^  FAIL  config: password_file $PW is readable or writable by others; make it private: chmod 600 $PW$" \
 	"the fix for the password file"
 chmod 0600 "$PW"
 
