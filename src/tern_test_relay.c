@@ -81,6 +81,7 @@ struct tern_tr {
 	unsigned wait_connect, wait_reply;
 	enum tern_tr_phase phase;
 	bool refused;          /* MAIL FROM was refused */
+	bool quitting;         /* the test is over: QUIT was said */
 	struct tern_tr_facts facts;
 	char err[ERRBUF_SIZE];
 	char caps[2048];       /* the EHLO lines, kept past the session */
@@ -418,6 +419,7 @@ tern_tr_main_sent(struct tern_tr *t, struct smtpc_session *s,
 	str_lcpy(t->err, out->err, sizeof(t->err));
 	t->facts.err = t->err;
 	t->refused = !ok;
+	t->quitting = true;
 	smtpc_quit(s);
 }
 
@@ -435,8 +437,13 @@ tern_tr_on_main(struct smtpc_session *s, enum smtpc_event ev,
 		tern_tr_main_sent(t, s, out);
 		break;
 	case SMTPC_EV_FAILED:
-		tern_tr_main_failed(t, s, out);
-		break;
+		/* A server that hangs up after RSET, before or instead of
+		 * answering QUIT, has passed all the same. */
+		if (!t->quitting) {
+			tern_tr_main_failed(t, s, out);
+			break;
+		}
+		/* FALLTHROUGH */
 	case SMTPC_EV_CLOSED:
 		smtpc_free(s);
 		/* After MAIL FROM and RSET. */
@@ -646,6 +653,7 @@ tern_tr_start(struct tern_tr *t, const struct config_relay *rc)
 
 	t->rc = rc;
 	t->refused = false;
+	t->quitting = false;
 	t->caps[0] = t->caps[1] = t->caps[2] = '\0';
 	memset(&t->pcaps, 0, sizeof(t->pcaps));
 	memset(&t->facts, 0, sizeof(t->facts));
@@ -783,6 +791,10 @@ tern_cmd_test_relay(const struct config *cfg, int argc, char **argv)
 	/* A loopbreak before the loop runs is forgotten: check first. */
 	if (!t.done)
 		event_base_dispatch(t.base);
+	/* libevent frees a closed TLS session's bufferevents from the
+	 * loop, after the callback that closed it: give it those turns. */
+	event_base_loop(t.base, EVLOOP_NONBLOCK);
+	event_base_loop(t.base, EVLOOP_NONBLOCK);
 	rc = tern_tr_exit(&t);
 	dns_free(t.dns);
 	event_base_free(t.base);

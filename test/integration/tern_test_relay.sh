@@ -161,13 +161,14 @@ trelay()
 }
 
 # one NAME PEER-PORT LINE...: a config NAME with the one relay "r" on
-# 127.0.0.1:PORT, then test it.
+# 127.0.0.1:PORT, then test it.  The waits are short, yet long enough
+# for a peer on a loaded machine (the sanitizer build under make -j).
 one()
 {
 	local n=$1 port=$2
 	shift 2
 	conf "$n" "[relay r]" "host = 127.0.0.1" "port = $port" \
-		"connect_timeout = 3s" "command_timeout = 3s" "$@"
+		"connect_timeout = 8s" "command_timeout = 8s" "$@"
 	trelay "$n"
 }
 
@@ -238,7 +239,7 @@ fix "port ${PEER_PORT[good]} speaks plain SMTP first (STARTTLS): set tls = start
 
 one starttls "${PEER_PORT[implicit]}" "tls = starttls" "tls_ca_file = $CA"
 is "$RC" 1 "STARTTLS on an implicit-TLS port: exit 1"
-has '^  FAIL  greeting: .*no greeting within 3 s' "no greeting arrives"
+has '^  FAIL  greeting: .*no greeting within 8 s' "no greeting arrives"
 fix "port ${PEER_PORT[implicit]} expects implicit TLS: set tls = implicit" \
 	"diagnosis: set tls = implicit"
 
