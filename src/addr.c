@@ -562,6 +562,13 @@ addr_build(struct addr_parser *p, bool has_domain, size_t start,
 	const unsigned char *c;
 
 	memset(a, 0, sizeof(*a));
+	/* A quoted local part may hold a tab (RFC 5322 FWS), but no SMTP
+	 * path may (RFC 5321 qtextSMTP): such an address is unusable. */
+	for (c = (const unsigned char *)p->local.data; c != NULL && *c != '\0';
+	    c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return errbuf_set(p->eb, "control character in the "
+			    "local part of the address at offset %zu", start);
 	if ((a->spec = addr_make_spec(p->local.data, domain)) == NULL)
 		return addr_nomem(p);
 	if (strlen(a->spec) > ADDR_MAX_LEN) {

@@ -21,7 +21,6 @@
 #include "str.h"
 
 #define SMTPD_POLICY_LOCAL_MAX 512 /* unquoted local part */
-#define SMTPD_POLICY_QUOTE_MAX 256 /* bytes of the path quoted back */
 
 struct smtpd_policy_path {
 	char local[SMTPD_POLICY_LOCAL_MAX]; /* unquoted */
@@ -127,15 +126,14 @@ smtpd_policy_local_name(const struct smtpd_policy *pol,
 	return aliases_lookup(pol->aliases, p->local, &values) > 0;
 }
 
-/* Copy addr for quoting in a reply: at most SMTPD_POLICY_QUOTE_MAX
- * bytes, cut on a character boundary, control bytes and malformed
- * UTF-8 replaced by '?'. */
-static void
-smtpd_policy_clean(const char *addr, char *out, size_t size)
+void
+smtpd_policy_quote(const char *addr, char *out, size_t size)
 {
 	const unsigned char *s = (const unsigned char *)addr;
 	size_t i = 0, o = 0, len = strlen(addr), k;
 
+	if (size > SMTPD_POLICY_QUOTE_MAX + 1)
+		size = SMTPD_POLICY_QUOTE_MAX + 1;
 	while (i < len && o + 1 < size) {
 		if (s[i] < 0x80) {
 			out[o++] = s[i] < 0x20 || s[i] == 0x7f ? '?' :
@@ -175,7 +173,7 @@ smtpd_policy_rcpt(const struct smtpd_policy *pol, bool may_relay,
 		return 0;
 	if (reply == NULL || len == 0)
 		return 554;
-	smtpd_policy_clean(addr, quoted, sizeof(quoted));
+	smtpd_policy_quote(addr, quoted, sizeof(quoted));
 	if (reason == NULL)
 		snprintf(reply, len, "554 5.7.1 <%s>: Relay access denied",
 		    quoted);

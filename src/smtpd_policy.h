@@ -38,4 +38,13 @@ struct smtpd_policy {
 int smtpd_policy_rcpt(const struct smtpd_policy *pol, bool may_relay,
     const char *addr, char *reply, size_t len);
 
+/* Most bytes of client text (a path, a parameter name) quoted back in
+ * a reply, so that a reply line stays within RFC 5321's 512 octets. */
+#define SMTPD_POLICY_QUOTE_MAX 256
+
+/* Copy client text s for quoting in a reply into out (size bytes, at
+ * most SMTPD_POLICY_QUOTE_MAX + 1 used): cut on a character boundary,
+ * control bytes and malformed UTF-8 replaced by '?'. */
+void smtpd_policy_quote(const char *s, char *out, size_t size);
+
 #endif

@@ -265,6 +265,7 @@ smtpd_proto_mail_params(struct smtpd_proto *p, char *s, const char *from,
 {
 	static const char *const names[] = { "SIZE", "BODY", "SMTPUTF8",
 		"RET", "ENVID", "AUTH", "REQUIRETLS" };
+	char q[SMTPD_POLICY_QUOTE_MAX + 1];
 	char *name, *value;
 	size_t i, n = sizeof(names) / sizeof(names[0]);
 	int r;
@@ -273,8 +274,9 @@ smtpd_proto_mail_params(struct smtpd_proto *p, char *s, const char *from,
 		for (i = 0; i < n && strcasecmp(name, names[i]) != 0; i++)
 			;
 		if (i == n) {
+			smtpd_policy_quote(name, q, sizeof(q));
 			smtpd_proto_reject(p, "MAIL", from, NULL, "555 5.5.4 "
-			    "Unsupported option: %s", name);
+			    "Unsupported option: %s", q);
 			return -1;
 		}
 		r = (mp->seen & (1u << i)) != 0 ? 1 :
@@ -330,6 +332,7 @@ smtpd_proto_mail_store(struct smtpd_proto *p, const char *addr,
 void
 smtpd_proto_cmd_mail(struct smtpd_proto *p, char *arg)
 {
+	char q[SMTPD_POLICY_QUOTE_MAX + 1];
 	struct smtpd_proto_mailp mp;
 	struct smtpd_proto_path pp;
 
@@ -341,17 +344,18 @@ smtpd_proto_cmd_mail(struct smtpd_proto *p, char *arg)
 		    "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
 	}
+	smtpd_policy_quote(pp.raw, q, sizeof(q));
 	if (pp.addr == NULL || (pp.addr[0] != '\0' &&
 	    !smtpd_proto_addr_ok(pp.addr))) {
 		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "501 5.1.7 <%s>: "
-		    "Bad sender address syntax", pp.raw);
+		    "Bad sender address syntax", q);
 		return;
 	}
 	if (smtpd_proto_mail_params(p, pp.params, pp.raw, &mp) == -1)
 		return;
 	if (str_has_8bit(pp.raw, strlen(pp.raw)) && !mp.smtputf8)
 		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "553 5.6.7 <%s>: "
-		    "non-ASCII address needs SMTPUTF8", pp.raw);
+		    "non-ASCII address needs SMTPUTF8", q);
 	else if (mp.size > p->size_max)
 		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "552 5.3.4 Message "
 		    "size exceeds fixed limit (%" PRIu64 " bytes)",
@@ -416,6 +420,7 @@ smtpd_proto_rcpt_params(struct smtpd_proto *p, char *s, const char *to,
     struct smtpd_proto_rcptp *rp)
 {
 	static const char *const names[] = { "NOTIFY", "ORCPT" };
+	char q[SMTPD_POLICY_QUOTE_MAX + 1];
 	char *name, *value;
 	unsigned i;
 	int r;
@@ -424,8 +429,9 @@ smtpd_proto_rcpt_params(struct smtpd_proto *p, char *s, const char *to,
 		for (i = 0; i < 2 && strcasecmp(name, names[i]) != 0; i++)
 			;
 		if (i == 2) {
+			smtpd_policy_quote(name, q, sizeof(q));
 			smtpd_proto_reject(p, "RCPT", p->env.sender, to,
-			    "555 5.5.4 Unsupported option: %s", name);
+			    "555 5.5.4 Unsupported option: %s", q);
 			return -1;
 		}
 		if (rp->seen & (1u << i))
@@ -474,6 +480,7 @@ static bool
 smtpd_proto_rcpt_check(struct smtpd_proto *p, char *arg,
     struct smtpd_proto_path *pp, struct smtpd_proto_rcptp *rp)
 {
+	char q[SMTPD_POLICY_QUOTE_MAX + 1];
 	const char *s = p->env.sender;
 
 	if (smtpd_proto_path(arg, "TO:", pp) == -1) {
@@ -482,15 +489,17 @@ smtpd_proto_rcpt_check(struct smtpd_proto *p, char *arg,
 		return false;
 	}
 	if (pp->addr == NULL || !smtpd_proto_addr_ok(pp->addr)) {
+		smtpd_policy_quote(pp->raw, q, sizeof(q));
 		smtpd_proto_reject(p, "RCPT", s, pp->raw, "501 5.1.3 <%s>: Bad "
-		    "recipient address syntax", pp->raw);
+		    "recipient address syntax", q);
 		return false;
 	}
 	if (smtpd_proto_rcpt_params(p, pp->params, pp->raw, rp) == -1)
 		return false;
 	if (str_has_8bit(pp->raw, strlen(pp->raw)) && !p->env.smtputf8) {
+		smtpd_policy_quote(pp->raw, q, sizeof(q));
 		smtpd_proto_reject(p, "RCPT", s, pp->raw, "553 5.6.7 <%s>: "
-		    "non-ASCII address needs SMTPUTF8", pp->raw);
+		    "non-ASCII address needs SMTPUTF8", q);
 		return false;
 	}
 	if (p->env.nrcpts >= p->rcpt_max) {
