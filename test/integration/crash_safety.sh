@@ -280,6 +280,23 @@ is "$(find "$QUEUE_DIR" -name 'tmp.*' ! -path '*/maildrop/*' | head -n 3)" "" \
 is "$(log_count 'corrupt|panic|fatal|AddressSanitizer|runtime error')" 0 \
 	"the log reports nothing corrupt, no panic, no sanitizer error"
 
+# The same, made certain: files a killed ternd was writing (tmp. in
+# incoming/, deferred/ and data/) are removed when it starts again; a
+# submission in progress in maildrop (sendmail's tmp.) is not.
+ternd_kill9
+id=$(printf '%013X%06X' "$(date +%s%6N)" 1)
+for d in incoming deferred data maildrop; do
+	printf 'version: 1\nsender: half\n' >"$QUEUE_DIR/$d/tmp.$id"
+	give "$QUEUE_DIR/$d/tmp.$id"
+done
+log_mark
+ok "ternd starts after a kill with half-written files" ternd_start
+is "$(cd "$QUEUE_DIR" && ls incoming deferred data | grep -c '^tmp\.')" 0 \
+	"its half-written files are removed at start"
+ok "and it says so" log_has "removed 3 unfinished queue files \(tmp\.\*\)" new
+ok "a sendmail's tmp. file in maildrop is left alone" [ -e "$QUEUE_DIR/maildrop/tmp.$id" ]
+rm -f "$QUEUE_DIR/maildrop/tmp.$id"
+
 ternd_stop 10
 is "$TERND_RC" 0 "ternd stops cleanly at the end"
 diag "run time $SECONDS s"
