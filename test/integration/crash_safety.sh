@@ -251,7 +251,7 @@ is "$half" "" "every message delivered is whole"
 
 # The killed sendmails: whole or absent.
 smk_ok=1
-while read -r j rc pidhex; do
+while read -r j rc _; do
 	n=$(awk -v m="kill-$j" '$2 == m { print $1 }' "$SANDBOX/arrivals")
 	diag "sendmail kill-$j: exit $rc, arrived ${n:-0} times"
 	if [ "$rc" = 0 ] && [ -z "$n" ]; then
@@ -291,7 +291,7 @@ for d in incoming deferred data maildrop; do
 done
 log_mark
 ok "ternd starts after a kill with half-written files" ternd_start
-is "$(cd "$QUEUE_DIR" && ls incoming deferred data | grep -c '^tmp\.')" 0 \
+is "$(find "$QUEUE_DIR"/{incoming,deferred,data} -name 'tmp.*' | wc -l | tr -d ' ')" 0 \
 	"its half-written files are removed at start"
 ok "and it says so" log_has "removed 3 unfinished queue files \(tmp\.\*\)" new
 ok "a sendmail's tmp. file in maildrop is left alone" [ -e "$QUEUE_DIR/maildrop/tmp.$id" ]
