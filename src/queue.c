@@ -100,6 +100,38 @@ queue_setup(const char *queue_dir, struct errbuf *eb)
 	return fileio_mkdir(path, 0750, eb);
 }
 
+static size_t
+queue_clean_tmp_in(const char *queue_dir, enum queue_name q)
+{
+	char path[QUEUE_PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", queue_dir, queue_name(q));
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "tmp.", 4) == 0 &&
+		    queue_id_valid(de->d_name + 4) &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+size_t
+queue_clean_tmp(const char *queue_dir)
+{
+	static const enum queue_name own[] = { QUEUE_INCOMING, QUEUE_ACTIVE,
+	    QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_DATA };
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		n += queue_clean_tmp_in(queue_dir, own[i]);
+	return n;
+}
+
 /* ---------------------------------------------------------------- commit */
 
 /*

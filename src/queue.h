@@ -71,6 +71,13 @@ int64_t queue_id_time(const char *id);
  */
 int queue_setup(const char *queue_dir, struct errbuf *eb);
 
+/* Remove the "tmp." files in ternd's own queues (incoming, active,
+ * deferred, hold, data): files it was writing when it died.  Only for
+ * ternd at start, holding the queue's lock, before it writes anything;
+ * maildrop's belong to sendmail and are left alone.  Returns how many
+ * were removed. */
+size_t queue_clean_tmp(const char *queue_dir);
+
 /* A file being written into a queue. */
 struct queue_file {
 	int fd;

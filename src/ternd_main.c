@@ -318,6 +318,7 @@ ternd_start(struct ternd_main *m)
 {
 	struct ternd *td = &m->td;
 	struct errbuf eb;
+	size_t n;
 
 	errbuf_clear(&eb);
 	ternd_write_pid(m);
@@ -341,6 +342,11 @@ ternd_start(struct ternd_main *m)
 	}
 	if (dkim_signer_warning(td->dkim) != NULL)
 		log_msg(LOG_WARNING, "DKIM: %s", dkim_signer_warning(td->dkim));
+	/* A file half-written when the last ternd died was never
+	 * acknowledged nor referred to: drop it before anything writes. */
+	if ((n = queue_clean_tmp(td->cfg->queue_dir)) > 0)
+		log_msg(LOG_WARNING, "removed %zu unfinished queue file%s "
+		    "(tmp.*) left by an earlier ternd", n, n == 1 ? "" : "s");
 	/* maildrop first, so nothing is loaded twice. */
 	if ((td->pickup = pickup_new(td, ternd_pickup_queued, td, &eb)) ==
 	    NULL) {
