@@ -67,6 +67,7 @@ P=${PEER_PORT[main]}
 LP=$(free_port)
 LI=$(free_port)
 LS=$(free_port)
+LT=$(free_port)
 ternd_config "max_message_size = 4M" "empty_subject_from_body = 40" \
 	"$(relay main "$P" "tls = none")" \
 	"$(listen_section plain "$LP" "command_timeout = 4s" \
@@ -74,10 +75,12 @@ ternd_config "max_message_size = 4M" "empty_subject_from_body = 40" \
 	"$(listen_section imp "$LI" "tls = implicit" "${TLS_LINES[@]}" \
 		"auth = optional" "users_file = $USERS" "networks = 10.0.0.0/8")" \
 	"$(listen_section st "$LS" "tls = starttls" "${TLS_LINES[@]}" \
-		"auth = optional" "users_file = $USERS" "networks = 10.0.0.0/8")"
+		"command_timeout = 2s")" \
+	"$(listen_section it "$LT" "tls = implicit" "${TLS_LINES[@]}" \
+		"command_timeout = 2s")"
 ternd_start || bail_out "ternd did not start"
-ok "the three listeners are up" \
-	wait_for "[ \$(log_count 'listening on 127\\.0\\.0\\.1:') -ge 3 ]" 10
+ok "the four listeners are up" \
+	wait_for "[ \$(log_count 'listening on 127\\.0\\.0\\.1:') -ge 4 ]" 10
 
 # ---------------------------------------------------------------- helpers
 
@@ -279,4 +282,73 @@ is "$(printf '%s\n' "$OUT" | sed -n 's/^slow //p')" "50 50 0" \
 	"each of the 50 dribbling clients gets 421 4.4.2 (command_timeout 4s) and is closed"
 rss_end
 serves "slowloris"
+
+# ---------------------------------------------------------------- TLS garbage
+
+head -c 65536 /dev/urandom >"$SANDBOX/garbage"
+# A TLS record header announcing a handshake of 16 KB, then junk.
+printf '\x16\x03\x01\x40\x00\x01\x00\x3f\xfc\x03\x03' >"$SANDBOX/badhello"
+head -c 300 /dev/urandom >>"$SANDBOX/badhello"
+rss_begin "TLS handshake garbage"
+log_mark
+smtp "$LI" "sendfile:$SANDBOX/garbage" "eof:10"
+like "$SMTP_OUT" '<EOF>$' "64 KB of random bytes on the implicit-TLS port: the connection is closed"
+unlike "$SMTP_OUT" '^2[0-9][0-9] ' "and nothing is answered in plain text"
+smtp "$LI" "send:EHLO plain.example\r\n" "eof:10"
+like "$SMTP_OUT" '<EOF>$' "plain-text EHLO on the implicit-TLS port: closed"
+# A handshake that stalls is bounded by command_timeout (2s on "it").
+smtp "$LT" "sendfile:$SANDBOX/badhello" "eof:10"
+like "$SMTP_OUT" '<EOF>$' "a ClientHello cut short on the implicit-TLS port: closed at command_timeout"
+ok "the failed handshakes are logged" log_has 'SSL_accept error from unknown\[127\.0\.0\.1\]' new
+smtp "$LS" read "cmd:EHLO client.example" "cmd:STARTTLS" "sendfile:$SANDBOX/garbage" "eof:10"
+like "$SMTP_OUT" $'220 2\\.0\\.0 Ready to start TLS\n(.*\n)?<EOF>$' \
+	"random bytes after STARTTLS's 220: the connection is closed"
+smtp "$LS" read "cmd:EHLO client.example" "cmd:STARTTLS" "sendfile:$SANDBOX/badhello" "eof:10"
+like "$SMTP_OUT" '<EOF>$' "a ClientHello cut short after STARTTLS: closed at command_timeout"
+smtp "$LS" read "cmd:EHLO client.example" "cmd:STARTTLS" "send:MAIL FROM:<a@b>\r\n" "eof:10"
+like "$SMTP_OUT" '<EOF>$' "plain-text commands after STARTTLS's 220: closed"
+smtp "$LI" --tls read "cmd:EHLO client.example" "cmd:QUIT" "eof:10"
+like "$SMTP_OUT" "^TLS TLSv1\\.[23]"$'\n'"220 $HOST_RE ESMTP tern"$'\n'".*221 2\\.0\\.0 Bye" \
+	"a real TLS client on the implicit-TLS port is still served"
+rss_end
+serves "TLS garbage"
+
+# ---------------------------------------------------------------- AUTH brute force
+
+# 10 sessions from 127.0.0.3 at once, each with a wrong password: the
+# failures are answered after growing delays (1, 2, 4, 8 s...), then the
+# address is locked out: 421 4.7.0, while 127.0.0.4 still logs in.
+log_mark
+rss_begin "AUTH brute force"
+bf=()
+for i in $(seq 1 10); do
+	timeout -k 5 "$RUN_TIMEOUT" "$PYTHON" "$SMTP_CLIENT" --port "$LI" --tls \
+		--source 127.0.0.3 --timeout 30 read "cmd:EHLO guess$i.example" time \
+		"cmd:AUTH PLAIN $(plain_b64 alice "guess $i")" time "cmd:QUIT" \
+		>"$SANDBOX/bf.$i" 2>&1 &
+	bf+=("$!")
+	_sb_pids+=("$!")
+done
+for pid in "${bf[@]}"; do wait "$pid"; done
+n535=0 delays=
+for i in $(seq 1 10); do
+	grep -q '^535 5\.7\.8 Error: authentication failed$' "$SANDBOX/bf.$i" && n535=$((n535 + 1))
+	t=$(sed -n 's/^TIME //p' "$SANDBOX/bf.$i")
+	delays="$delays $(( $(sed -n 2p <<<"$t") - $(sed -n 1p <<<"$t") ))"
+done
+diag "the 10 wrong passwords were answered after (ms):$delays"
+is "$n535" 10 "10 wrong passwords from 127.0.0.3 at once: 10 x 535 5.7.8"
+max=$(printf '%s\n' $delays | sort -n | tail -n 1)
+ok "the failures are answered after growing delays (the longest ${max} ms >= 4000)" test "$max" -ge 4000
+chat "$LI" --tls --source 127.0.0.3 "<" ">EHLO guess11.example" "<" \
+	">AUTH PLAIN $(plain_b64 alice "$PW")" "<" eof
+like "$OUT" "421 4\\.7\\.0 $HOST Error: too many failed authentication attempts; try again later"$'\n''<EOF>' \
+	"the 11th try from 127.0.0.3, even with the right password: 421 4.7.0 too many failed authentication attempts, closed"
+ok "the lock-out is logged" log_has 'unknown\[127\.0\.0\.3\]: too many failed SASL authentication attempts' new
+chat "$LI" --tls --source 127.0.0.4 "<" ">EHLO other.example" "<" \
+	">AUTH PLAIN $(plain_b64 alice "$PW")" "<" ">QUIT" "<"
+like "$OUT" $'\n235 2\\.7\\.0 Authentication successful\n221 ' \
+	"meanwhile 127.0.0.4 logs in with the right password: 235"
+rss_end
+serves "AUTH brute force"
 
