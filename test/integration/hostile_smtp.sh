@@ -352,3 +352,115 @@ like "$OUT" $'\n235 2\\.7\\.0 Authentication successful\n221 ' \
 rss_end
 serves "AUTH brute force"
 
+# ---------------------------------------------------------------- header bombs
+
+# 100,000 header fields (2.4 MB, under max_message_size = 4M).
+"$PYTHON" -c '
+import sys
+w = sys.stdout.buffer.write
+w(b"Subject: header bomb\r\n")
+for i in range(100000):
+    w(b"X-Bomb-%06d: v\r\n" % i)
+w(b"\r\nbody\r\n.\r\n")' >"$SANDBOX/hbomb"
+log_mark
+rss_begin "100,000 header fields"
+send_file "$LP" "$SANDBOX/hbomb"
+like "$(after '^354 ' | head -n 1)" '^250 2\.0\.0 Ok: queued as [0-9A-F]{19}$' \
+	"100,000 header fields: queued"
+ok "and relayed" wait_for 'peer_find main "^Subject: header bomb$" >/dev/null' 60
+f=$(peer_find main "^Subject: header bomb$")
+is "$(msg_head "$f" | grep -c '^X-Bomb-')" 100000 "the peer gets all 100,000 fields"
+rss_end
+serves "100,000 header fields"
+
+# 1,000 levels of multipart, no Subject: empty_subject_from_body walks
+# the MIME tree for the first text part (depth-bounded).
+"$PYTHON" -c '
+import sys
+w = sys.stdout.buffer.write
+n = 1000
+w(b"MIME-Version: 1.0\r\nX-Test: nested mime\r\n")
+w(b"Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n")
+for i in range(n):
+    w(b"--b%d\r\n" % i)
+    if i + 1 < n:
+        w(b"Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n" % (i + 1))
+    else:
+        w(b"Content-Type: text/plain\r\n\r\ndeep text\r\n")
+for i in reversed(range(n)):
+    w(b"--b%d--\r\n" % i)
+w(b".\r\n")' >"$SANDBOX/nested"
+rss_begin "1,000 levels of nested multipart"
+send_file "$LP" "$SANDBOX/nested"
+like "$(after '^354 ' | head -n 1)" '^250 2\.0\.0 Ok: queued as [0-9A-F]{19}$' \
+	"1,000 levels of nested multipart: queued"
+ok "and relayed" wait_for 'peer_find main "^X-Test: nested mime$" >/dev/null' 30
+f=$(peer_find main "^X-Test: nested mime$")
+is "$(msg_body "$f" | grep -c '^--b[0-9]*--$')" 1000 "the peer gets all 1,000 levels"
+rss_end
+serves "nested multipart"
+
+# ---------------------------------------------------------------- NUL bytes
+
+log_mark
+smtp "$LP" read "cmd:EHLO client.example" "send:NOOP \x00x\r\n" read \
+	"send:MAIL FROM:<a\x00b@client.example>\r\n" read \
+	"cmd:MAIL FROM:<alice@client.example>" "cmd:RCPT TO:<bob@remote.example>" \
+	"cmd:DATA" "send:Subject: nul\r\n\r\nbefore \x00 after\r\n.\r\n" read \
+	"cmd:NOOP" "cmd:QUIT" "eof:10"
+got=$(after '^250 CHUNKING$')
+like "$(sed -n 1p <<<"$got")" '^5[0-9][0-9] 5\.5\.[0-9] ' "a NUL byte in a command line: a 5xx syntax error"
+like "$(sed -n 2p <<<"$got")" '^5[0-9][0-9] 5\.[0-9]\.[0-9] ' "a NUL byte in a MAIL address: 5xx"
+is "$(after '^354 ' | head -n 2)" "554 5.6.0 Error: message contains a NUL byte
+250 2.0.0 Ok" "a NUL byte in DATA: 554 5.6.0, and the session goes on"
+is "$(log_count ': client=unknown\[' new)" 0 "nothing is queued for them"
+serves "NUL bytes"
+
+# ---------------------------------------------------------------- invalid UTF-8
+
+# Each line: the command, then the reply's first three characters.
+smtp "$LP" read "send:EHLO bad\xff.example\r\n" read "cmd:EHLO client.example" \
+	"send:MAIL FROM:<al\xffice@client.example>\r\n" read \
+	"send:MAIL FROM:<al\xffice@client.example> SMTPUTF8\r\n" read \
+	"send:MAIL FROM:<al\xc3\x28ce@client.example> SMTPUTF8\r\n" read \
+	"send:MAIL FROM:<\xc3\xa9@client.example> SMTPUTF8\r\n" read \
+	"send:RCPT TO:<b\xffob@remote.example>\r\n" read \
+	"send:RCPT TO:<b\xed\xa0\x80ob@remote.example>\r\n" read \
+	"send:RCPT TO:<b\xc3\xa9ob@remote.example>\r\n" read \
+	"cmd:QUIT" "eof:10"
+is "$(printf '%s\n' "$SMTP_OUT" | grep -v '^250-' | sed -E 's/<[^>]*@[^>]*>/<ADDR>/')" "220 $HOST ESMTP tern
+501 5.5.4 Syntax: EHLO hostname
+250 CHUNKING
+501 5.1.7 <ADDR>: Bad sender address syntax
+501 5.1.7 <ADDR>: Bad sender address syntax
+501 5.1.7 <ADDR>: Bad sender address syntax
+250 2.1.0 Ok
+501 5.1.3 <ADDR>: Bad recipient address syntax
+501 5.1.3 <ADDR>: Bad recipient address syntax
+250 2.1.5 Ok
+221 2.0.0 Bye
+<EOF>" "invalid UTF-8 (a lone 0xFF, a bad continuation, a surrogate) in EHLO, MAIL (with SMTPUTF8 or not) and RCPT: 501; valid UTF-8 with SMTPUTF8: 250"
+
+# UTF-8 without SMTPUTF8, and invalid UTF-8 in header fields (taken as
+# 8-bit text: a header is the writer's business, not the envelope's).
+log_mark
+smtp "$LP" read "cmd:EHLO client.example" \
+	"send:MAIL FROM:<\xc3\xa9@client.example>\r\n" read \
+	"cmd:MAIL FROM:<alice@client.example>" \
+	"send:RCPT TO:<b\xc3\xa9@remote.example>\r\n" read \
+	"cmd:RCPT TO:<bob@remote.example>" "cmd:DATA" \
+	"send:Subject: bad utf8 \xff\xfe\r\nFrom: \xc3\x28 <alice@client.example>\r\nX-Bad: \xed\xa0\x80\r\n\r\nbody \xff\r\n.\r\n" read \
+	"cmd:QUIT" "eof:10"
+is "$(after '^250 CHUNKING$' | sed -E 's/<[^>]*@[^>]*>/<ADDR>/; s/queued as [0-9A-F]+/queued as ID/')" "553 5.6.7 <ADDR>: non-ASCII address needs SMTPUTF8
+250 2.1.0 Ok
+553 5.6.7 <ADDR>: non-ASCII address needs SMTPUTF8
+250 2.1.5 Ok
+354 End data with <CR><LF>.<CR><LF>
+250 2.0.0 Ok: queued as ID
+221 2.0.0 Bye
+<EOF>" "UTF-8 addresses without SMTPUTF8: 553 5.6.7; invalid UTF-8 in header fields and body: queued"
+ok "the message with invalid UTF-8 headers is relayed" \
+	wait_for 'peer_find main "^Subject: bad utf8 " >/dev/null' 20
+f=$(peer_find main "^Subject: bad utf8 ")
+ok "its bytes arrive unchanged" grep -a -q $'^X-Bad: \xed\xa0\x80\r$' "$f"
+serves "invalid UTF-8"
