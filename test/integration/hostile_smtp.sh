@@ -464,3 +464,49 @@ ok "the message with invalid UTF-8 headers is relayed" \
 f=$(peer_find main "^Subject: bad utf8 ")
 ok "its bytes arrive unchanged" grep -a -q $'^X-Bad: \xed\xa0\x80\r$' "$f"
 serves "invalid UTF-8"
+
+# ---------------------------------------------------------------- 100,000 recipients through sendmail
+
+# sendmail's limit is 100,000 recipients (submit_hostile.sh checks
+# 100,001); exactly that many, on the command line and in a To field
+# with -t, are queued, picked up and relayed.
+rcpts=()
+for ((i = 1; i <= 100000; i++)); do rcpts+=("r$i@remote.example"); done
+log_mark
+rss_begin "100,000 recipients on sendmail's command line"
+printf 'Subject: many on the command line\n\nhi\n' >"$SANDBOX/stdin"
+# The arguments (2.3 MB) need more than the default 2 MB ARG_MAX.
+(
+	ulimit -s 65536
+	run "${AS_USER[@]}" "$SENDMAIL" -i "${rcpts[@]}" <"$SANDBOX/stdin"
+	echo "$RC" >"$SANDBOX/rc"
+)
+is "$(cat "$SANDBOX/rc")" 0 "sendmail with 100,000 recipients on the command line: exit 0"
+ok "ternd relays it" wait_for 'peer_find main "^Subject: many on the command line$" >/dev/null' 90
+f=$(peer_find main "^Subject: many on the command line$")
+is "$(msg_env "$f" | grep -c '^RCPT ')" 100000 "the peer gets it for 100,000 recipients"
+rss_end
+serves "100,000 recipients on the command line"
+
+# The same in one To field with -t, submitted while ternd is down (so
+# the peer, slow at 100,000 RCPTs, is spared a second copy): queued,
+# then picked up by a new ternd.
+ternd_stop
+is "$TERND_RC" 0 "ternd exits 0"
+{
+	printf 'Subject: many in To\nTo: '
+	printf '%s,\n ' "${rcpts[@]:0:99999}"
+	printf '%s\n\nhi\n' "${rcpts[99999]}"
+} >"$SANDBOX/tmany"
+run "${AS_USER[@]}" "$SENDMAIL" -t -i <"$SANDBOX/tmany"
+is "$RC" 0 "sendmail -t with 100,000 recipients in To: exit 0"
+log_mark
+ok "a new ternd starts" ternd_start
+rss_begin "100,000 recipients in To (-t), picked up"
+ok "and picks it up for 100,000 recipients" \
+	wait_for 'log_has "from=<$TUSER@example\.org>, size=[0-9]+, nrcpt=100000 \(queue active\)" new' 60
+rss_end
+serves "100,000 recipients in To"
+ternd_stop
+is "$TERND_RC" 0 "ternd exits 0 at the end"
+done_testing
