@@ -54,7 +54,8 @@ trap 'rc=$?; priv_cleanup; (exit $rc); _sb_cleanup' EXIT
 SANDBOX=$S
 
 Q=$S/queue
-cp "$SENDMAIL" "$S/sendmail"
+# The staged program, never a test wrapper (TERN_WRAPDIR): it is made setgid.
+cp "$TERN_DESTDIR$TERN_SBINDIR/sendmail" "$S/sendmail"
 out=$("$top_srcdir/contrib/setup-privileges" "$RU" "$DG" "$S/sendmail" "$Q" 2>&1) ||
 	bail_out "setup-privileges failed: $out"
 RUID=$(id -u "$RU")
@@ -214,17 +215,18 @@ like "$OUT" "$id2" "root's tern queue still lists the message"
 
 # ---------------------------------------------------------------- planted links
 
-# Under queue ID names (taken from the victim's by changing the last
-# digit), as someone in the drop group could make them.
+# Under queue ID names (the victim's with another last digit), as
+# someone in the drop group could make them.
 base=${f1:0:18}
-ln -s "$S/victim" "$Q/maildrop/${base}0"
-ln "$S/victim" "$Q/maildrop/${base}1"
-mkfifo "$Q/maildrop/${base}2"
-chgrp "$DG" "$Q/maildrop/${base}"[012] 2>/dev/null
+ks=()
+for k in 0 1 2 3; do [ "$k" != "${f1:18:1}" ] && ks+=("$k"); done
+ln -s "$S/victim" "$Q/maildrop/${base}${ks[0]}"
+ln "$S/victim" "$Q/maildrop/${base}${ks[1]}"
+mkfifo "$Q/maildrop/${base}${ks[2]}"
 as nobody "$S/sendmail" bob@example.com <"$S/msg1" >"$S/out" 2>&1 # wakes pickup
 ok "pickup moves the symlink, the hard link and the FIFO to corrupt/" \
 	wait_for '[ -z "$(ls -A "$Q/maildrop")" ]' 15
-for k in 0 1 2; do
+for k in "${ks[@]:0:3}"; do
 	ok "${base}$k is in corrupt/" test -e "$Q/corrupt/${base}$k" -o -L "$Q/corrupt/${base}$k"
 	nok "and was never queued" grep -q "${base}$k: uid=" "$TLOG"
 done
