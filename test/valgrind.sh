@@ -31,7 +31,8 @@ fi
 [ $# -gt 0 ] || set -- test/integration/submit_basic.sh \
 	test/integration/sendmail_bs.sh test/integration/mailq.sh \
 	test/integration/ternd_basic.sh test/integration/smtpd_basic.sh \
-	test/integration/smtpd_tls_auth.sh test/integration/tern_queue.sh
+	test/integration/smtpd_tls_auth.sh test/integration/tern_queue.sh \
+	test/integration/ternd_dkim.sh
 
 make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null || exit 1
 
@@ -52,7 +53,7 @@ for p in sendmail ternd tern; do
 #!/bin/sh
 # argv[0] decides what sendmail is (mailq, newaliases): keep the name.
 n=\$(basename "\$0")
-exec valgrind -q --leak-check=full --error-exitcode=99 \\
+exec valgrind -q --leak-check=full --error-exitcode=99 --num-callers=40 \\
 	--suppressions="$top/test/valgrind.supp" \\
 	--log-file="$w/log/\$n.%p.log" "$w/real/\$n" "\$@"
 WRAP
