@@ -22,6 +22,7 @@
 #include "mime_text.h"
 #include "rfc2047.h"
 #include "str.h"
+#include "strset.h"
 
 /* Longest local part looked up in the aliases (RFC 5321 4.5.3.1.1
  * allows 64 octets; aliases files hold longer names rarely). */
@@ -33,6 +34,7 @@ struct cleanup_ctx {
 	cleanup_warn_fn warn;
 	void *arg;
 	char *path[ALIASES_MAX_DEPTH + 1]; /* names being expanded */
+	struct strset seen;		/* out's addresses, for duplicates */
 };
 
 char *
@@ -67,18 +69,18 @@ cleanup_add(struct cleanup_ctx *c, const char *addr,
 {
 	struct envelope_rcpt *r;
 	char *q;
-	size_t i;
 
 	if ((q = cleanup_qualify(addr, c->in->cfg->origin)) == NULL)
 		return -1;
-	for (i = 0; i < c->out->nrcpts; i++)
-		if (strcasecmp(c->out->rcpts[i].addr, q) == 0) {
-			free(q);
-			return 0;
-		}
+	/* A hash set, not a scan of out: 100,000 recipients compared
+	 * pairwise took most of a minute of the event loop's time. */
+	if (strset_has(&c->seen, q)) {
+		free(q);
+		return 0;
+	}
 	r = envelope_add_rcpt(c->out, q);
 	free(q);
-	if (r == NULL)
+	if (r == NULL || strset_add(&c->seen, r->addr) < 0)
 		return -1;
 	r->notify = orig->notify;
 	if (orig->orcpt != NULL && (r->orcpt = strdup(orig->orcpt)) == NULL)
@@ -328,13 +330,17 @@ cleanup_message(const struct cleanup_input *in, struct envelope *out,
     struct buf *data, cleanup_warn_fn warn, void *arg, struct errbuf *eb)
 {
 	struct cleanup_ctx c;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.in = in;
 	c.out = out;
 	c.warn = warn;
 	c.arg = arg;
-	if (cleanup_envelope(&c, eb) < 0)
+	strset_init(&c.seen);
+	rc = cleanup_envelope(&c, eb);
+	strset_fini(&c.seen);
+	if (rc < 0)
 		return -1;
 	if (out->nrcpts == 0)
 		return errbuf_set(eb, "no recipients");

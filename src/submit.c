@@ -32,6 +32,7 @@
 #include "log.h"
 #include "rfc2047.h"
 #include "str.h"
+#include "strset.h"
 #include "submit.h"
 
 #define SUBMIT_CHUNK 65536
@@ -166,70 +167,8 @@ submit_read(int fd, bool dot_ends, uint64_t limit, struct buf *out,
 
 /* ---------------------------------------------------------------- recipients */
 
-/* The set of recipients so far, so each is queued once (Postfix's
- * duplicate elimination); addresses compare case-insensitively. */
-struct submit_seen {
-	char **slot;
-	size_t cap;
-	size_t n;
-};
-
-static uint64_t
-submit_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) *
-		    1099511628211ULL;
-	}
-	return h;
-}
-
 static int
-submit_seen_grow(struct submit_seen *set)
-{
-	struct submit_seen bigger;
-	size_t i, j;
-
-	bigger.cap = set->cap ? set->cap * 2 : 64;
-	bigger.n = set->n;
-	if ((bigger.slot = calloc(bigger.cap, sizeof(char *))) == NULL)
-		return -1;
-	for (i = 0; i < set->cap; i++) {
-		if (set->slot[i] == NULL)
-			continue;
-		j = submit_hash(set->slot[i]) & (bigger.cap - 1);
-		while (bigger.slot[j] != NULL)
-			j = (j + 1) & (bigger.cap - 1);
-		bigger.slot[j] = set->slot[i];
-	}
-	free(set->slot);
-	*set = bigger;
-	return 0;
-}
-
-/* Returns 1 when s is new (the set keeps the pointer), 0 when seen,
- * -1 on allocation failure. */
-static int
-submit_seen_add(struct submit_seen *set, char *s)
-{
-	size_t j;
-
-	if ((set->n + 1) * 2 > set->cap && submit_seen_grow(set) < 0)
-		return -1;
-	j = submit_hash(s) & (set->cap - 1);
-	for (; set->slot[j] != NULL; j = (j + 1) & (set->cap - 1))
-		if (strcasecmp(set->slot[j], s) == 0)
-			return 0;
-	set->slot[j] = s;
-	set->n++;
-	return 1;
-}
-
-static int
-submit_add_rcpt(struct envelope *env, struct submit_seen *seen,
+submit_add_rcpt(struct envelope *env, struct strset *seen,
     const struct addr *a, unsigned notify, const char *where,
     struct errbuf *eb)
 {
@@ -245,7 +184,7 @@ submit_add_rcpt(struct envelope *env, struct submit_seen *seen,
 		return errbuf_setc(eb, env->nrcpts >= ENVELOPE_MAX_RCPTS ?
 		    EX_DATAERR : EX_TEMPFAIL, "%s: too many recipients (at "
 		    "most %d)", where, ENVELOPE_MAX_RCPTS);
-	if ((fresh = submit_seen_add(seen, r->addr)) < 0)
+	if ((fresh = strset_add(seen, r->addr)) < 0)
 		return errbuf_setc(eb, EX_TEMPFAIL, "out of memory");
 	if (fresh == 0) {
 		/* A duplicate: take it back. */
@@ -260,7 +199,7 @@ submit_add_rcpt(struct envelope *env, struct submit_seen *seen,
 /* Parse an address list (a header value or a command-line argument)
  * and add every mailbox in it. */
 static int
-submit_add_list(struct envelope *env, struct submit_seen *seen,
+submit_add_list(struct envelope *env, struct strset *seen,
     const char *text, size_t len, unsigned notify, const char *where,
     struct errbuf *eb)
 {
@@ -283,7 +222,7 @@ submit_add_list(struct envelope *env, struct submit_seen *seen,
 /* -t: recipients from To, Cc and Bcc, or from their Resent-* forms
  * when the message has any (it is being resent). */
 static int
-submit_extract(struct submit_msg *m, struct submit_seen *seen,
+submit_extract(struct submit_msg *m, struct strset *seen,
     unsigned notify, struct errbuf *eb)
 {
 	static const char *const plain[] = { "To", "Cc", "Bcc", NULL };
@@ -320,15 +259,16 @@ static int
 submit_recipients(const struct submit_opts *o, struct submit_msg *m,
     struct errbuf *eb)
 {
-	struct submit_seen seen = { NULL, 0, 0 };
+	struct strset seen;
 	int i, rc = 0;
 
+	strset_init(&seen);
 	if (o->extract)
 		rc = submit_extract(m, &seen, o->notify, eb);
 	for (i = 0; rc == 0 && i < o->nrcpts; i++)
 		rc = submit_add_list(&m->env, &seen, o->rcpts[i],
 		    strlen(o->rcpts[i]), o->notify, "recipient", eb);
-	free(seen.slot);
+	strset_fini(&seen);
 	if (rc == 0 && m->env.nrcpts == 0)
 		rc = errbuf_setc(eb, o->extract ? EX_DATAERR : EX_USAGE,
 		    o->extract ? "no recipient addresses found in the To, Cc "

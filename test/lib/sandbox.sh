@@ -37,6 +37,12 @@ _sb_libdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 SENDMAIL=$TERN_DESTDIR$TERN_SBINDIR/sendmail
 TERN=$TERN_DESTDIR$TERN_SBINDIR/tern
+# TERN_WRAPDIR: run the programs through wrappers of the same names
+# there instead (test/valgrind.sh runs them under valgrind this way).
+if [ -n "${TERN_WRAPDIR:-}" ]; then
+	SENDMAIL=$TERN_WRAPDIR/sendmail
+	TERN=$TERN_WRAPDIR/tern
+fi
 PYTHON=/usr/bin/python3
 
 # Longest any one program may run before it counts as hung (seconds).

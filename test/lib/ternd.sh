@@ -26,7 +26,8 @@
 # every wait is bounded and every process started here is killed by the
 # EXIT trap of sandbox.sh (the peers also stop by themselves).
 
-TERND=$TERN_DESTDIR$TERN_SBINDIR/ternd
+TERND=${TERN_WRAPDIR:+$TERN_WRAPDIR/ternd}
+: "${TERND:=$TERN_DESTDIR$TERN_SBINDIR/ternd}"
 SMTP_PEER=$top_srcdir/test/lib/smtp_peer.py
 # smtp_peer.py plus --slow-dot SECONDS (used when that option is given).
 TERND_PEER=$top_srcdir/test/lib/ternd_peer.py

@@ -122,6 +122,46 @@ cleanup_test_aliases_expand(void **state)
 	config_free(cfg);
 }
 
+/* 100,000 recipients, each given twice (the second time in upper
+ * case): 100,000 come out, in order.  Duplicates were found by a
+ * pairwise scan, which took most of a minute here. */
+static void
+cleanup_test_many_rcpts(void **state)
+{
+	enum { N = 100000 };
+	struct config *cfg = cleanup_test_config(0);
+	const char **rcpts;
+	char **names;
+	struct envelope out;
+	struct buf data;
+	size_t i;
+
+	(void)state;
+	rcpts = calloc(2 * N + 1, sizeof(*rcpts));
+	names = calloc(2 * N, sizeof(*names));
+	assert_non_null(rcpts);
+	assert_non_null(names);
+	for (i = 0; i < 2 * N; i++) {
+		names[i] = malloc(32);
+		assert_non_null(names[i]);
+		snprintf(names[i], 32, i < N ? "r%zu@remote.example" :
+		    "R%zu@REMOTE.Example", i % N);
+		rcpts[i] = names[i];
+	}
+	cleanup_test_run(cfg, NULL, rcpts, "Subject: x\n\nbody\n", &out,
+	    &data);
+	assert_int_equal(out.nrcpts, N);
+	assert_string_equal(out.rcpts[0].addr, "r0@remote.example");
+	assert_string_equal(out.rcpts[N - 1].addr, "r99999@remote.example");
+	for (i = 0; i < 2 * N; i++)
+		free(names[i]);
+	free(names);
+	free(rcpts);
+	envelope_fini(&out);
+	buf_fini(&data);
+	config_free(cfg);
+}
+
 static void
 cleanup_test_subject_plain(void **state)
 {
@@ -285,6 +325,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cleanup_test_aliases_expand),
+		cmocka_unit_test(cleanup_test_many_rcpts),
 		cmocka_unit_test(cleanup_test_subject_plain),
 		cmocka_unit_test(cleanup_test_subject_mime),
 		cmocka_unit_test(cleanup_test_smtp),
