@@ -15,7 +15,7 @@
 
 struct strset {
 	char **slot;
-	size_t cap;		/* a power of two, or 0 */
+	size_t cap; /* a power of two, or 0 */
 	size_t n;
 };
 
