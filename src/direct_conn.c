@@ -67,21 +67,6 @@ direct_dest_wake(struct direct_dest *dest)
 	direct_dest_unref(dest);
 }
 
-static bool
-direct_offers_dsn(const struct smtpc_session *s)
-{
-	const char *p;
-
-	for (p = smtpc_capabilities(s); p != NULL && *p != '\0';
-	    p = strchr(p, '\n')) {
-		while (*p == '\n' || *p == ' ')
-			p++;
-		if (strncasecmp(p, "DSN", 3) == 0 && strchr(" \r\n", p[3]))
-			return true;
-	}
-	return false;
-}
-
 static double
 direct_now(void)
 {
@@ -187,7 +172,7 @@ direct_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
 		c->rq = NULL;
 		if (rq != NULL) {
 			rq->conn = NULL;
-			direct_results(rq, c, out, direct_offers_dsn(c->s));
+			direct_results(rq, c, out, smtpc_offers_dsn(c->s));
 		}
 		direct_conn_idle(c);
 		break;

@@ -130,23 +130,6 @@ qmgr_conn_token_refused(struct qmgr_conn *c,
 	return true;
 }
 
-/* Whether the server announced the DSN extension (RFC 3461). */
-static bool
-qmgr_offers_dsn(const struct smtpc_session *s)
-{
-	const char *caps = smtpc_capabilities(s), *p;
-
-	for (p = caps; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
-		while (*p == '\n' || *p == ' ')
-			p++;
-		if (strncasecmp(p, "DSN", 3) == 0 &&
-		    (p[3] == '\0' || p[3] == '\n' || p[3] == '\r' ||
-		    p[3] == ' '))
-			return true;
-	}
-	return false;
-}
-
 static void
 qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
     const struct smtpc_outcome *out, void *arg)
@@ -173,7 +156,7 @@ qmgr_on_smtpc(struct smtpc_session *s, enum smtpc_event ev,
 		c->job = NULL;
 		if (job != NULL) {
 			qmgr_apply(job, out, c->addr_text,
-			    qmgr_offers_dsn(c->s));
+			    smtpc_offers_dsn(c->s));
 			qmgr_after_attempt(job);
 		}
 		qmgr_conn_next(c);

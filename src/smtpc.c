@@ -830,6 +830,12 @@ smtpc_capabilities(const struct smtpc_session *s)
 	return s->caps_text != NULL ? s->caps_text : "";
 }
 
+bool
+smtpc_offers_dsn(const struct smtpc_session *s)
+{
+	return s->caps.dsn;
+}
+
 X509 *
 smtpc_peer_cert(const struct smtpc_session *s)
 {

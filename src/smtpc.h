@@ -210,6 +210,10 @@ void smtpc_free(struct smtpc_session *s);
  * after HELO). */
 const char *smtpc_capabilities(const struct smtpc_session *s);
 
+/* Whether the server announced DSN (RFC 3461) in its last EHLO: then it
+ * reports success itself, and the client must not. */
+bool smtpc_offers_dsn(const struct smtpc_session *s);
+
 /* The server's certificate on an encrypted session (for test-relay),
  * borrowed: valid until the callback returns; NULL without TLS. */
 X509 *smtpc_peer_cert(const struct smtpc_session *s);
