@@ -35,6 +35,17 @@
 /* Room for the envelope of a maildrop file beyond the message. */
 #define PICKUP_ENVELOPE_SLACK (16 * 1024 * 1024)
 
+/* A batch being committed: its queue files synced, then its maildrop
+ * files removed (on a worker, which owns the task meanwhile). */
+struct pickup_commit_task {
+	struct pickup *p;
+	char queue_dir[QUEUE_PATH_MAX];
+	char ids[PICKUP_BATCH][QUEUE_ID_LEN + 1];
+	size_t n;
+	int rc;
+	struct errbuf eb;
+};
+
 struct pickup {
 	struct ternd *td;
 	pickup_queued_fn queued;
@@ -48,20 +59,8 @@ struct pickup {
 	bool rescan;            /* a scan was asked for meanwhile */
 	char batch[PICKUP_BATCH][QUEUE_ID_LEN + 1];
 	size_t nbatch;
+	struct pickup_commit_task commit; /* one at a time (committing) */
 };
-
-/* A batch committed by a worker: its queue files synced, then its
- * maildrop files removed. */
-struct pickup_commit_task {
-	struct pickup *p;
-	char queue_dir[QUEUE_PATH_MAX];
-	char ids[PICKUP_BATCH][QUEUE_ID_LEN + 1];
-	size_t n;
-	int rc;
-	struct errbuf eb;
-};
-
-static void pickup_scan(struct pickup *p);
 
 /* ---------------------------------------------------------------- corrupt */
 
@@ -191,33 +190,6 @@ pickup_one(struct pickup *p, int dirfd, const char *name)
 
 /* ---------------------------------------------------------------- batches */
 
-/* Make the batch durable, then let go of its maildrop files (at
- * start-up, before the queue manager reads the queue). */
-static void
-pickup_commit(struct pickup *p, int dirfd)
-{
-	struct errbuf eb;
-	size_t i;
-
-	if (p->nbatch == 0)
-		return;
-	errbuf_clear(&eb);
-	if (queue_sync(p->td->cfg->queue_dir, &eb) < 0) {
-		/* The maildrop files stay: the next scan does it again. */
-		log_msg(LOG_ERR, "cannot commit %zu picked-up messages: %s; "
-		    "will retry", p->nbatch, eb.msg);
-		p->nbatch = 0;
-		return;
-	}
-	for (i = 0; i < p->nbatch; i++) {
-		unlinkat(dirfd, p->batch[i], 0);
-		p->queued(p->batch[i], p->arg);
-	}
-	p->nbatch = 0;
-}
-
-/* On a worker: syncfs can take seconds while other programs write to
- * the same filesystem, and the loop has sessions to serve. */
 static void
 pickup_commit_work(void *arg)
 {
@@ -248,40 +220,43 @@ pickup_commit_done(void *arg)
 	else
 		for (i = 0; i < t->n; i++)
 			p->queued(t->ids[i], p->arg);
-	free(t);
+	/* On the loop's next turn: a commit done here and now must not
+	 * start the next scan from inside the last one. */
 	if (p->rescan && !p->td->stopping) {
 		p->rescan = false;
-		pickup_scan(p);
+		event_active(p->more_ev, EV_TIMEOUT, 0);
 	}
 }
 
-/* The batch goes to a worker; until it is done no scan runs, or it
- * would pick the batch's maildrop files again. */
+/*
+ * Make the batch durable, then let go of its maildrop files and hand
+ * its messages to the queue manager.  The sync and the unlinks run on
+ * a worker (td->fsq): syncfs can take seconds while other programs
+ * write to the same filesystem, and the loop has sessions to serve.
+ * With sync (at start-up, before the queue manager reads the queue), or
+ * when the worker cannot take it, here and now.  Until a commit is done
+ * no scan runs, or it would pick the batch's maildrop files again.
+ */
 static void
-pickup_commit_async(struct pickup *p, int dirfd)
+pickup_commit(struct pickup *p, bool sync)
 {
-	struct pickup_commit_task *t;
+	struct pickup_commit_task *t = &p->commit;
 
 	if (p->nbatch == 0)
 		return;
-	if (p->td->fsq == NULL || (t = calloc(1, sizeof(*t))) == NULL) {
-		pickup_commit(p, dirfd);
-		return;
-	}
 	t->p = p;
 	snprintf(t->queue_dir, sizeof(t->queue_dir), "%s",
 	    p->td->cfg->queue_dir);
 	memcpy(t->ids, p->batch, p->nbatch * sizeof(p->batch[0]));
 	t->n = p->nbatch;
-	errbuf_clear(&t->eb);
-	if (fsq_submit(p->td->fsq, pickup_commit_work, pickup_commit_done,
-	    t) < 0) {
-		free(t);
-		pickup_commit(p, dirfd);
-		return;
-	}
-	p->committing = true;
 	p->nbatch = 0;
+	errbuf_clear(&t->eb);
+	p->committing = true;
+	if (!sync && p->td->fsq != NULL && fsq_submit(p->td->fsq,
+	    pickup_commit_work, pickup_commit_done, t) == 0)
+		return;
+	pickup_commit_work(t);
+	pickup_commit_done(t);
 }
 
 /* A "tmp." file: a submission in progress, or one killed by SIGKILL. */
@@ -346,10 +321,7 @@ pickup_scan_batch(struct pickup *p, bool sync)
 		else
 			p->rescan = true;
 	}
-	if (sync)
-		pickup_commit(p, dirfd(d));
-	else
-		pickup_commit_async(p, dirfd(d));
+	pickup_commit(p, sync);
 	closedir(d);
 }
 
