@@ -120,13 +120,12 @@ static void
 direct_setup_failed(struct direct_conn *c, const struct smtpc_outcome *out)
 {
 	struct direct_req *rq = c->rq;
+	struct smtpc_rcpt r = { .reply = out->reply };
 	char err[1024];
 
+	/* Worded as a recipient's reply is: the session's own reply. */
 	if (out->reply.code != 0)
-		snprintf(err, sizeof(err), "%s said: %d %s%s%s (in reply to "
-		    "%s)", c->addr_text, out->reply.code, out->reply.status,
-		    out->reply.status[0] ? " " : "", out->reply.text,
-		    smtpc_stage_name(out->stage));
+		route_reply_text(&r, out, c->addr_text, err, sizeof(err));
 	else if (strstr(out->err, c->addr_text) != NULL)
 		snprintf(err, sizeof(err), "%s", out->err);
 	else
