@@ -358,6 +358,7 @@ like "$(outcome)" '^outcome connect connect relay\.test\[127\.0\.0\.1\]:[0-9]+: 
 
 # Port 465 speaks TLS first; a client waiting for a plaintext greeting
 # says so.  Binding 465 needs root.
+[ "$(id -u)" = 0 ] && port465_lock
 if [ "$(id -u)" = 0 ] && "$PYTHON" -c 'import socket; socket.socket().bind(("127.0.0.1", 465))' 2>/dev/null; then
 	peer_start --tls implicit --port 465
 	probe --tls starttls --timeout 1 --to rcpt@relay.test
@@ -368,4 +369,5 @@ else
 fi
 
 peer_stop
+port465_unlock
 done_testing

@@ -244,6 +244,7 @@ fix "port ${PEER_PORT[implicit]} expects implicit TLS: set tls = implicit" \
 	"diagnosis: set tls = implicit"
 
 # The SPEC's own example, on port 465 itself when it can be had.
+[ "$(id -u)" = 0 ] && port465_lock
 if [ "$(id -u)" = 0 ] && ! (: </dev/tcp/127.0.0.1/465) 2>/dev/null; then
 	peer_start p465 --port 465 --tls implicit --cert "$CERT" --key "$KEY"
 	one p465 465 "tls = starttls" "tls_ca_file = $CA"
@@ -253,6 +254,7 @@ if [ "$(id -u)" = 0 ] && ! (: </dev/tcp/127.0.0.1/465) 2>/dev/null; then
 else
 	skip "the SPEC example on port 465" "port 465 is not ours to bind"
 fi
+port465_unlock
 
 one nostarttls "${PEER_PORT[plain]}" "tls = starttls"
 is "$RC" 1 "STARTTLS required but not offered: exit 1"

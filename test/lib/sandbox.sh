@@ -13,6 +13,7 @@
 #  - Queue helpers: count maildrop files, check that nothing was left,
 #    and split a maildrop file into envelope, message and trailer.
 #  - A trigger listener (a Unix datagram socket bound with python3).
+#  - port465_lock/port465_unlock: tests that need 127.0.0.1:465 take turns.
 #  - Private mount namespaces for read-only and full-disk tests.
 #
 # The programs are the staged install ("make check" does
@@ -494,6 +495,25 @@ trigger_wait()
 {
 	wait "$_sb_trig_pid" 2>/dev/null
 	cat "$_sb_trig_out" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- ports
+
+# port465_lock / port465_unlock: 127.0.0.1:465 is one port for every
+# test, and make -j runs tests at once: the tests that need it take it
+# in turn (waiting at most 120 s) instead of skipping their check.
+port465_lock()
+{
+	mkdir -p "$top_builddir/test/sandbox" &&
+		exec {_sb_p465_fd}>"$top_builddir/test/sandbox/.port465.lock" &&
+		flock -w 120 "$_sb_p465_fd"
+}
+
+port465_unlock()
+{
+	[ -n "${_sb_p465_fd:-}" ] && exec {_sb_p465_fd}>&-
+	_sb_p465_fd=
+	return 0
 }
 
 # ---------------------------------------------------------------- namespaces
