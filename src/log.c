@@ -104,24 +104,37 @@ log_to_stderr(void)
 }
 
 /* Copy msg into out, escaping control characters (and, for JSON, the
- * characters JSON requires escaped). */
+ * characters JSON requires escaped).  Bytes that are not well-formed
+ * UTF-8 (a peer's 8-bit junk in an address or HELO name) become \xNN
+ * in both formats: a JSON line must stay valid JSON for the shippers
+ * that read it, and a text line then reads the same. */
 static void
 log_escape(const char *msg, bool json, char *out, size_t outlen)
 {
-	size_t o = 0;
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t o = 0, left = strlen(msg), k;
 
-	for (p = (const unsigned char *)msg; *p != '\0' && o + 7 < outlen;
-	    p++) {
+	while (left > 0 && o + 7 < outlen) {
+		if (*p >= 0x80 && (k = str_utf8_len(p, left)) > 0) {
+			if (o + k + 1 > outlen)
+				break;
+			memcpy(out + o, p, k);
+			o += k, p += k, left -= k;
+			continue;
+		}
 		if (json && (*p == '"' || *p == '\\')) {
 			out[o++] = '\\';
 			out[o++] = (char)*p;
 		} else if (*p < 0x20 || *p == 0x7f) {
 			o += (size_t)snprintf(out + o, outlen - o,
 			    json ? "\\u%04x" : "\\x%02x", *p);
+		} else if (*p >= 0x80) {
+			o += (size_t)snprintf(out + o, outlen - o,
+			    json ? "\\\\x%02x" : "\\x%02x", *p);
 		} else {
 			out[o++] = (char)*p;
 		}
+		p++, left--;
 	}
 	out[o] = '\0';
 }
@@ -178,7 +191,7 @@ log_emit(int prio, const char *msg)
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char msg[LOG_MAX_LINE];
+	char msg[LOG_MAX_LINE], esc[LOG_MAX_LINE];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -186,11 +199,15 @@ log_msg(int prio, const char *fmt, ...)
 	va_end(ap);
 	if (log_state.dest == LOG_DEST_NONE)
 		return;
-	if (log_state.dest == LOG_DEST_SYSLOG)
+	if (log_state.dest == LOG_DEST_SYSLOG) {
+		/* Not every syslog daemon escapes what a peer put in a
+		 * line: do it here, as for a file. */
+		log_escape(msg, false, esc, sizeof(esc));
 		syslog(prio, "%s%s", prio <= LOG_ERR ? "error: " :
-		    prio == LOG_WARNING ? "warning: " : "", msg);
-	else
+		    prio == LOG_WARNING ? "warning: " : "", esc);
+	} else {
 		log_emit(prio, msg);
+	}
 }
 
 void

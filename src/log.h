@@ -6,8 +6,9 @@
  * line so concurrent writers never interleave).  With log_format = json
  * each line is a JSON object {"time","host","program","pid","level",
  * "message"} instead of the syslog-shaped text line.  Lines are bounded
- * (LOG_MAX_LINE); control characters in messages are escaped so a
- * hostile peer cannot forge log lines.
+ * (LOG_MAX_LINE); control characters and bytes that are not UTF-8
+ * are escaped (\xNN), for syslog too, so a hostile peer can neither
+ * forge log lines nor make a JSON line invalid.
  */
 #ifndef TERN_LOG_H
 #define TERN_LOG_H

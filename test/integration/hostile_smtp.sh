@@ -440,6 +440,12 @@ is "$(printf '%s\n' "$SMTP_OUT" | grep -v '^250-' | sed -E 's/<[^>]*@[^>]*>/<ADD
 250 2.1.5 Ok
 221 2.0.0 Bye
 <EOF>" "invalid UTF-8 (a lone 0xFF, a bad continuation, a surrogate) in EHLO, MAIL (with SMTPUTF8 or not) and RCPT: 501; valid UTF-8 with SMTPUTF8: 250"
+# The NOQUEUE lines quote what the client sent, escaped: a log line is
+# never invalid UTF-8 (a JSON log would not parse).
+ok "no malformed UTF-8 reaches the log (iconv reads it as UTF-8)" \
+	iconv -f UTF-8 -t UTF-8 -o /dev/null "$TLOG"
+ok "  the sender's 0xFF is logged as \\xff" grep -qF 'from=<al\xffice@client.example>' "$TLOG"
+ok "  a surrogate as \\xed\\xa0\\x80" grep -qF 'to=<b\xed\xa0\x80ob@remote.example>' "$TLOG"
 
 # UTF-8 without SMTPUTF8, and invalid UTF-8 in header fields (taken as
 # 8-bit text: a header is the writer's business, not the envelope's).
