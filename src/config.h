@@ -146,6 +146,7 @@ struct config {
 	int delivery;    /* enum config_delivery */
 	char *aliases;
 	uint64_t max_message_size;
+	uint64_t queue_minfree;
 	uint64_t queue_lifetime;
 	uint64_t delay_warning;
 	uint64_t retry_min;

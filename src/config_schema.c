@@ -43,6 +43,9 @@ const struct config_key config_schema[] = {
 	{ CONFIG_SEC_GLOBAL, "max_message_size", CONFIG_T_SIZE, "25M", NULL,
 	    1024, 4ULL << 30, G(max_message_size),
 	    "largest message accepted, headers included" },
+	{ CONFIG_SEC_GLOBAL, "queue_minfree", CONFIG_T_SIZE, "0", NULL, 0,
+	    1ULL << 50, G(queue_minfree), "free space the listener keeps in "
+	    "the queue file system [1.5 x max_message_size]" },
 	{ CONFIG_SEC_GLOBAL, "queue_lifetime", CONFIG_T_DURATION, "5d", NULL,
 	    60, 365 * DAY, G(queue_lifetime),
 	    "undeliverable mail bounces after this" },

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -130,6 +131,19 @@ queue_clean_tmp(const char *queue_dir)
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		n += queue_clean_tmp_in(queue_dir, own[i]);
 	return n;
+}
+
+int
+queue_free_space(const char *queue_dir, uint64_t *avail, struct errbuf *eb)
+{
+	struct statvfs sv;
+
+	if (statvfs(queue_dir, &sv) < 0) {
+		errbuf_errno(eb, errno, "statvfs %s", queue_dir);
+		return -1;
+	}
+	*avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- commit */

@@ -78,6 +78,11 @@ int queue_setup(const char *queue_dir, struct errbuf *eb);
  * were removed. */
 size_t queue_clean_tmp(const char *queue_dir);
 
+/* The space an unprivileged writer may still use in the file system
+ * holding queue_dir, in octets.  Returns 0, or -1 with eb set. */
+int queue_free_space(const char *queue_dir, uint64_t *avail,
+    struct errbuf *eb);
+
 /* A file being written into a queue. */
 struct queue_file {
 	int fd;

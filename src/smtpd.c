@@ -120,6 +120,12 @@ smtpd_settings_new(const struct config *cfg, const struct config_listen *cl,
 	st->cl.name = st->cl.address = st->cl.tls_cert_file = NULL;
 	st->cl.tls_key_file = st->cl.users_file = st->cl.networks = NULL;
 	st->max_message_size = cfg->max_message_size;
+	/* As Postfix does: room for one and a half of the largest message
+	 * at least, so a message taken can be written and a bounce or two
+	 * besides. */
+	st->minfree = cfg->max_message_size + cfg->max_message_size / 2;
+	if (cfg->queue_minfree > st->minfree)
+		st->minfree = cfg->queue_minfree;
 	st->name = strdup(cl->name);
 	st->hostname = strdup(cfg->hostname);
 	st->origin = strdup(cfg->origin);

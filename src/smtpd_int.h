@@ -38,6 +38,8 @@ struct smtpd_settings {
 	char *hostname;
 	char *origin;
 	uint64_t max_message_size;
+	uint64_t minfree;               /* queue space kept free: MAIL waits
+					   (452) below it */
 	struct config_listen cl;        /* numbers and enums only: its
 					   strings are not copied */
 	SSL_CTX *tls;                   /* NULL without tls */
@@ -106,6 +108,10 @@ void smtpd_sess_set_aliases(struct smtpd_sess *s, const struct aliases *al);
 struct smtpd_queue;
 struct smtpd_queue *smtpd_queue_new(struct smtpd *d, struct errbuf *eb);
 void smtpd_queue_free(struct smtpd_queue *q);
+/* True when the queue's file system has minfree + size octets free (or
+ * its space cannot be read: the write will tell). */
+bool smtpd_queue_space_ok(struct smtpd_queue *q, uint64_t minfree,
+    uint64_t size);
 
 /* smtpd_sess.c: the outcome of a commit; id on success, else a reply. */
 void smtpd_sess_committed(struct smtpd_sess *s, const char *id, int code,

@@ -89,6 +89,11 @@ struct smtpd_proto_conf {
 				     offered only inside TLS */
 	bool trusted;             /* may relay without AUTH */
 	bool local;               /* sendmail -bs: protocol names "local" */
+	/* Asked at each MAIL with the SIZE the client declared (0 when
+	 * none): false when the queue lacks the room, and MAIL gets 452
+	 * 4.3.1.  NULL: no such check. */
+	bool (*space_ok)(uint64_t size, void *arg);
+	void *space_arg;
 };
 
 /* Outcome of a password check. */

@@ -360,6 +360,10 @@ smtpd_proto_cmd_mail(struct smtpd_proto *p, char *arg)
 		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "552 5.3.4 Message "
 		    "size exceeds fixed limit (%" PRIu64 " bytes)",
 		    p->size_max);
+	else if (p->conf.space_ok != NULL &&
+	    !p->conf.space_ok(mp.size, p->conf.space_arg))
+		smtpd_proto_reject(p, "MAIL", pp.raw, NULL, "452 4.3.1 "
+		    "Insufficient system storage");
 	else if (smtpd_proto_mail_store(p, pp.addr, &mp) == -1) {
 		smtpd_proto_txn_reset(p);
 		smtpd_proto_reply(p, "452 4.3.1 Insufficient system storage");

@@ -17,6 +17,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +63,7 @@ struct smtpd_queue {
 	struct smtpd_queue_item *v; /* the batch being gathered */
 	size_t n, cap;
 	struct smtpd_queue_batch *inflight;
+	bool low_space;           /* said so in the log */
 	bool dying;
 };
 
@@ -79,6 +81,37 @@ smtpd_queue_new(struct smtpd *d, struct errbuf *eb)
 	q->d = d;
 	q->fsq = d->td->fsq;
 	return q;
+}
+
+bool
+smtpd_queue_space_ok(struct smtpd_queue *q, uint64_t minfree, uint64_t size)
+{
+	struct errbuf eb;
+	uint64_t avail;
+
+	errbuf_clear(&eb);
+	if (queue_free_space(q->queue_dir, &avail, &eb) < 0) {
+		log_msg(LOG_WARNING, "cannot tell the queue's free space: %s",
+		    eb.msg);
+		return true;
+	}
+	if (avail >= minfree) {
+		if (q->low_space)
+			log_msg(LOG_INFO, "queue file system has room again: "
+			    "%" PRIu64 " octets free in %s", avail,
+			    q->queue_dir);
+		q->low_space = false;
+		return avail - minfree >= size;
+	}
+	/* One line per refused MAIL would be as many as the clients make;
+	 * the NOQUEUE reject lines say the rest. */
+	if (!q->low_space)
+		log_msg(LOG_WARNING, "queue file system low on space: %" PRIu64
+		    " octets free in %s, %" PRIu64 " wanted (queue_minfree, "
+		    "at least 1.5 x max_message_size): new mail gets 452 "
+		    "until space is freed", avail, q->queue_dir, minfree);
+	q->low_space = true;
+	return false;
 }
 
 static void

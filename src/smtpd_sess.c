@@ -443,6 +443,14 @@ smtpd_sess_drive(struct smtpd_sess *s)
 
 /* ---------------------------------------------------------------- start */
 
+static bool
+smtpd_sess_space_ok(uint64_t size, void *arg)
+{
+	struct smtpd_sess *s = arg;
+
+	return smtpd_queue_space_ok(s->d->queue, s->st->minfree, size);
+}
+
 static void
 smtpd_sess_begin(struct smtpd_sess *s)
 {
@@ -462,6 +470,8 @@ smtpd_sess_begin(struct smtpd_sess *s)
 	c.auth = st->cl.auth;
 	c.trusted = s->trusted = cidr_list_match(&st->networks,
 	    (const struct sockaddr *)&s->peer);
+	c.space_ok = smtpd_sess_space_ok;
+	c.space_arg = s;
 	if ((s->proto = smtpd_proto_new(&c, smtpd_sess_on_log, s)) == NULL) {
 		smtpd_sess_close(s);
 		return;

@@ -5,7 +5,8 @@
  *
  * Input: byte 0 picks the session (bit 0 implicit TLS, 1 STARTTLS
  * offered, 2 AUTH offered, 3 AUTH required, 4 trusted client, 5
- * sendmail -bs, 6 commits fail, 7 the client closes at the end); byte 1
+ * sendmail -bs, 6 commits fail and the queue has room for no SIZE over
+ * 1000, 7 the client closes at the end); byte 1
  * is the read size for the second run; the rest is what the client
  * sends, cut into network packets at each "\xff\xfe".  After STARTTLS
  * the host throws away what is left of the packet, as RFC 3207 asks.
@@ -203,6 +204,14 @@ fuzz_smtpd_packet(struct fuzz_smtpd_run *r, const uint8_t *p, size_t len,
 	}
 }
 
+/* A queue short of space (flag 6). */
+static bool
+fuzz_smtpd_space_ok(uint64_t size, void *arg)
+{
+	(void)arg;
+	return size <= 1000;
+}
+
 static void
 fuzz_smtpd_play(const uint8_t *data, size_t size, unsigned flags,
     size_t chunk, struct buf *result)
@@ -225,6 +234,8 @@ fuzz_smtpd_play(const uint8_t *data, size_t size, unsigned flags,
 	    flags & 0x04 ? CONFIG_LAUTH_OPTIONAL : CONFIG_LAUTH_NONE;
 	c.trusted = (flags & 0x10) != 0;
 	c.local = (flags & 0x20) != 0;
+	if (flags & 0x40)
+		c.space_ok = fuzz_smtpd_space_ok;
 	memset(&r, 0, sizeof(r));
 	r.flags = flags;
 	buf_init(&r.in, 0);

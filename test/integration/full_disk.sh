@@ -11,8 +11,12 @@
 #    no tmp. file and moves nothing to corrupt/;
 #  - sendmail exits 75 (EX_TEMPFAIL) with a message on stderr and
 #    leaves nothing;
-#  - the listener answers the final dot 452 (or 451), never 250 or 5xx,
-#    and leaves nothing half-written; the session goes on (RSET, QUIT);
+#  - the listener answers MAIL 452 4.3.1 while free space is under
+#    queue_minfree (or 1.5 x max_message_size, or that plus SIZE=),
+#    says so once in the log, and takes mail again when there is room;
+#  - a disk that fills up during DATA gets 452 (or 451) at the final
+#    dot, never 250 or 5xx, and nothing half-written; the session goes
+#    on (RSET, QUIT);
 # then space is freed and the relay comes back: every queued message is
 # delivered and new submissions through both doors succeed.
 # shellcheck disable=SC2016,SC2317  # conditions are code for wait_for (and call qempty)
@@ -47,10 +51,17 @@ AS_USER=("${IN_NS[@]}" "${AS_USER[@]}")
 # ns COMMAND...: run in the namespace as root.
 ns() { "${IN_NS[@]}" "$@"; }
 
-# fill: the tmpfs filled to its last byte; unfill: space again.
+# fill: the tmpfs filled to its last byte; unfill: space again;
+# fill_leave KB: filled up to about KB kilobytes free.
 fill() { ns dd if=/dev/zero of="$QUEUE_DIR/fill" bs=4k 2>/dev/null; ns sync; }
 unfill() { ns rm -f "$QUEUE_DIR/fill"; }
 avail_kb() { ns df -k --output=avail "$QUEUE_DIR" | tail -n 1 | tr -d ' '; }
+fill_leave()
+{
+	unfill
+	ns dd if=/dev/zero of="$QUEUE_DIR/fill" bs=4k \
+		count=$(( ($(avail_kb) - $1) / 4 )) 2>/dev/null
+}
 
 # In-namespace views of the queue (the host sees the empty directory).
 qcount() { ns find "$QUEUE_DIR/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l | tr -d ' '; }
@@ -77,10 +88,21 @@ smtp_msg()
 		">RSET" "<" ">QUIT" "<"
 }
 
+# smtp_mail [PARAM]: EHLO and a MAIL (with PARAM), then QUIT; MAILR
+# holds the reply to MAIL.
+smtp_mail()
+{
+	chat "$LP" "<" ">EHLO client.example.net" "<" \
+		">MAIL FROM:<smtp@example.org>${1:+ $1}" "<" ">QUIT" "<"
+	MAILR=$(printf '%s\n' "$OUT" | sed -n '/^250 [^-]/{n;p;q}')
+}
+
 peer_start main
 P=${PEER_PORT[main]}
 LP=$(free_port)
-ternd_config "$(relay main "$P" "tls = none")" "$(listen_section in "$LP")"
+# queue_minfree 1M is over 1.5 x max_message_size (384K): it rules.
+ternd_config "max_message_size = 256K" "queue_minfree = 1M" \
+	"$(relay main "$P" "tls = none")" "$(listen_section in "$LP")"
 ok "ternd starts on the tmpfs queue" ternd_start || bail_out "ternd does not start"
 diag "queue tmpfs: $(avail_kb) KB free"
 
@@ -124,13 +146,13 @@ tsm $'Subject: full sm\n\nbody\n' -i -f sm@example.org rcpt@example.com
 is "$RC" 75 "sendmail on a full disk exits 75 (EX_TEMPFAIL)"
 like "$ERR" "space" "sendmail says why (no space)"
 
-smtp_msg "full smtp"
-diag "listener on a full disk:" "$OUT"
-final=$(printf '%s\n' "$OUT" | sed -n '/^354 /{n;p;q}')
-like "$final" "^45[12] " "the listener answers the final dot 452/451"
-like "$final" "^452 4\.3\.1 " "  (452 4.3.1, insufficient storage)"
-unlike "$OUT" $'(^|\n)(5[0-9][0-9]|250 2\\.0\\.0 Ok: queued)' "no 5xx and no 'queued' reply"
-like "$(printf '%s\n' "$OUT" | tail -n 2)" $'^250 [^\n]*\n221 ' "the session goes on: RSET 250, QUIT 221"
+smtp_mail
+is "$MAILR" "452 4.3.1 Insufficient system storage" "the listener answers MAIL 452 4.3.1 on a full disk"
+like "$(printf '%s\n' "$OUT" | tail -n 1)" '^221 ' "the session goes on: QUIT 221"
+smtp_mail "SIZE=1000"
+is "$MAILR" "452 4.3.1 Insufficient system storage" "  and with SIZE=1000"
+is "$(log_count 'queue file system low on space' new)" 1 "the log says the queue is low on space, once"
+is "$(log_count 'NOQUEUE: reject: MAIL from .*: 452 4\.3\.1 Insufficient system storage' new)" 2 "each refused MAIL has its NOQUEUE line"
 
 # Retries (retry_min 1s, retry_max 2s) and pickup run against the full
 # disk for a while.  ternd must neither die nor spin.
@@ -158,6 +180,49 @@ is "$(qcount data)" "$(( $(qcount incoming) + $(qcount active) + $(qcount deferr
 is "$(qmsgs)" "$before" "every queued message is still there ($before)"
 is "$(log_count 'AddressSanitizer|runtime error|LeakSanitizer')" 0 "no sanitizer report"
 
+# ---------------------------------------------------------------- low, not full
+
+# Under queue_minfree but far from full: MAIL waits, and takes mail again
+# as soon as there is room; SIZE= counts on top of queue_minfree.
+fill_leave 700
+diag "queue tmpfs: $(avail_kb) KB free"
+smtp_mail
+is "$MAILR" "452 4.3.1 Insufficient system storage" "under queue_minfree (1M), 700K free: MAIL 452 4.3.1"
+log_mark
+fill_leave 1150
+diag "queue tmpfs: $(avail_kb) KB free"
+smtp_mail
+is "$MAILR" "250 2.1.0 Ok" "1150K free, over queue_minfree: MAIL 250"
+is "$(log_count 'queue file system has room again' new)" 1 "the log says there is room again"
+smtp_mail "SIZE=50000"
+is "$MAILR" "250 2.1.0 Ok" "SIZE=50000 with 1150K free: 250"
+smtp_mail "SIZE=200000"
+is "$MAILR" "452 4.3.1 Insufficient system storage" "SIZE=200000 with 1150K free (under queue_minfree 1M + SIZE): 452 4.3.1"
+is "$(log_count 'queue file system low on space' new)" 0 "  (a SIZE too large for the room left is not a low-space episode)"
+
+# The disk fills up between MAIL and the final dot.
+log_mark
+( chat "$LP" "<" ">EHLO client.example.net" "<" \
+	">MAIL FROM:<smtp@example.org>" "<" ">RCPT TO:<rcpt@example.com>" "<" \
+	">DATA" "<" sleep:3 "=Subject: filled during data\r\n\r\nbody\r\n.\r\n" "<" \
+	">RSET" "<" ">QUIT" "<"
+  printf '%s\n' "$OUT" >"$SANDBOX/data.out" ) &
+chat_pid=$!
+sleep 1
+fill
+wait "$chat_pid"
+OUT=$(cat "$SANDBOX/data.out")
+diag "the disk filled during DATA:" "$OUT"
+like "$OUT" $'(^|\n)250 2\\.1\\.0 Ok' "MAIL was taken (there was room)"
+final=$(printf '%s\n' "$OUT" | sed -n '/^354 /{n;p;q}')
+like "$final" "^45[12] " "the listener answers the final dot 452/451"
+like "$final" "^452 4\.3\.1 " "  (452 4.3.1, insufficient storage)"
+unlike "$OUT" $'(^|\n)(5[0-9][0-9]|250 2\\.0\\.0 Ok: queued)' "no 5xx and no 'queued' reply"
+like "$(printf '%s\n' "$OUT" | tail -n 2)" $'^250 [^\n]*\n221 ' "the session goes on: RSET 250, QUIT 221"
+is "$(qtmp)" "" "no tmp. file left by it"
+is "$(qcount data)" "$(( $(qcount incoming) + $(qcount active) + $(qcount deferred) ))" \
+	"no data file without its envelope"
+
 # ---------------------------------------------------------------- space again
 
 unfill
@@ -179,7 +244,7 @@ four='k=0; for s in "after sm" "after smtp" "maildrop 1" "maildrop 2"; do peer_f
 if ok "they and the two from maildrop are delivered" wait_for "$four" 20; then :; else
 	diag "$(qlist)" "$(log_tail 15)"
 fi
-is "$(peer_find_all main "^Subject: full (sm|smtp)$")" "" "the refused ones were not delivered"
+is "$(peer_find_all main "^Subject: (full sm|filled during data)$")" "" "the refused ones were not delivered"
 ok "the queue empties" wait_for qempty 10
 is "$(qtmp)" "" "no tmp. file left"
 is "$(qcount corrupt)" 0 "nothing in corrupt/"

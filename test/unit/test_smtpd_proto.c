@@ -28,6 +28,8 @@
 #define T_LOCAL 0x20
 #define T_FAILCOMMIT 0x40
 #define T_EOF 0x80
+#define T_ROOM 0x100    /* the queue has room for 5000 octets */
+#define T_NOROOM 0x200  /* the queue has none */
 
 struct smtpd_test_case {
 	const char *name;
@@ -237,6 +239,15 @@ smtpd_test_feed(struct smtpd_test_run *r, const char *in, size_t len,
 	return false;
 }
 
+/* The host's free-space check: arg is the case's flags. */
+static bool
+smtpd_test_space_ok(uint64_t size, void *arg)
+{
+	const unsigned *flags = arg;
+
+	return (*flags & T_ROOM) != 0 && size <= 5000;
+}
+
 static void
 smtpd_test_conf(struct smtpd_proto_conf *c, const struct smtpd_test_case *tc)
 {
@@ -254,6 +265,10 @@ smtpd_test_conf(struct smtpd_proto_conf *c, const struct smtpd_test_case *tc)
 	    tc->flags & T_AUTH ? CONFIG_LAUTH_OPTIONAL : CONFIG_LAUTH_NONE;
 	c->trusted = (tc->flags & T_TRUSTED) != 0;
 	c->local = (tc->flags & T_LOCAL) != 0;
+	if (tc->flags & (T_ROOM | T_NOROOM)) {
+		c->space_ok = smtpd_test_space_ok;
+		c->space_arg = (void *)&tc->flags;
+	}
 }
 
 #define GREETING "220 mx.example.org ESMTP tern\n"
@@ -562,6 +577,20 @@ static const struct smtpd_test_case smtpd_test_cases[] = {
 	  "(10240 bytes); from=<a@b.example> proto=ESMTP" },
 	{ .name = "size fits", .in = EH "MAIL FROM:<a@b.example> size=10240"
 	  "\r\n", .out = EHLO_R OK_MAIL },
+	{ .name = "queue full", .flags = T_NOROOM, .in = EH MF
+	  "RCPT TO:<bob@example.org>\r\nQUIT\r\n", .out = EHLO_R
+	  "452 4.3.1 Insufficient system storage\n"
+	  "503 5.5.1 Error: need MAIL command\n221 2.0.0 Bye\n",
+	  .log = "NOQUEUE: reject: MAIL from unknown[192.0.2.1]: 452 4.3.1 "
+	  "Insufficient system storage; from=<alice@example.com> proto=ESMTP",
+	  .end = SMTPD_CLOSE },
+	{ .name = "queue has room", .flags = T_ROOM, .in = EH MF,
+	  .out = EHLO_R OK_MAIL },
+	{ .name = "queue has room for SIZE", .flags = T_ROOM, .in = EH
+	  "MAIL FROM:<a@b.example> SIZE=5000\r\n", .out = EHLO_R OK_MAIL },
+	{ .name = "queue lacks room for SIZE", .flags = T_ROOM, .in = EH
+	  "MAIL FROM:<a@b.example> SIZE=5001\r\nMAIL FROM:<a@b.example>\r\n",
+	  .out = EHLO_R "452 4.3.1 Insufficient system storage\n" OK_MAIL },
 	{ .name = "bad size", .in = EH "MAIL FROM:<a@b.example> SIZE=1x\r\n"
 	  "MAIL FROM:<a@b.example> SIZE\r\nMAIL FROM:<a@b.example> "
 	  "SIZE=99999999999999999999999\r\n", .out = EHLO_R
