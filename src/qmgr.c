@@ -277,6 +277,34 @@ qmgr_set_reason(struct envelope_rcpt *r, const char *status,
 	r->reason = t;
 }
 
+/* A job's envelope could not be saved; the job keeps its state in
+ * memory and a later attempt saves it.  On a full queue file system
+ * every attempt of every message fails the same way, so that is said
+ * once a minute with a count, not once per message and attempt. */
+static void
+qmgr_store_failed(struct qmgr_job *job, int prio, const char *what,
+    const struct errbuf *eb)
+{
+	struct qmgr *q = job->q;
+	int64_t now = qmgr_now();
+
+	if (eb->errnum != ENOSPC && eb->errnum != EDQUOT) {
+		log_msg(prio, "%s: cannot save %s: %s", job->id, what,
+		    eb->msg);
+		return;
+	}
+	if (q->nospace_said != 0 && now - q->nospace_said < 60) {
+		q->nospace_quiet++;
+		return;
+	}
+	log_msg(prio, "%s: cannot save %s: %s (queue file system full: "
+	    "the state is kept in memory; such failures are logged once a "
+	    "minute, %u since the last line)", job->id, what, eb->msg,
+	    q->nospace_quiet);
+	q->nospace_said = now;
+	q->nospace_quiet = 0;
+}
+
 /* No relay can take the pending recipients now: retry later, or give
  * up when the message has been queued longer than queue_lifetime. */
 void
@@ -321,8 +349,7 @@ qmgr_defer(struct qmgr_job *job, const char *why, int64_t at)
 	errbuf_clear(&eb);
 	if (queue_env_store(cfg->queue_dir, QUEUE_DEFERRED, job->id, &job->env,
 	    true, &eb) < 0) {
-		log_msg(LOG_ERR, "%s: cannot save the envelope: %s", job->id,
-		    eb.msg);
+		qmgr_store_failed(job, LOG_ERR, "the envelope", &eb);
 	} else if (job->queue != QUEUE_DEFERRED) {
 		queue_unlink(cfg->queue_dir, job->queue, job->id);
 	}
@@ -410,8 +437,7 @@ qmgr_after_attempt(struct qmgr_job *job)
 	errbuf_clear(&eb);
 	if (queue_env_store(qd, job->queue, job->id, &job->env, true,
 	    &eb) < 0)
-		log_msg(LOG_WARNING, "%s: cannot save progress: %s", job->id,
-		    eb.msg);
+		qmgr_store_failed(job, LOG_WARNING, "progress", &eb);
 	qmgr_route(job);
 }
 

@@ -122,6 +122,8 @@ struct qmgr {
 	LIST_HEAD(, qmgr_job) direct_jobs; /* jobs with parts in flight */
 	LIST_HEAD(, qmgr_job) jobs;  /* every job, for tern hold/delete */
 	struct qmgr_stats stats;
+	int64_t nospace_said;   /* when a full queue was last reported */
+	unsigned nospace_quiet; /* failures not reported since */
 	bool stopping;
 };
 
