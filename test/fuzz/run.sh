@@ -1,6 +1,7 @@
 #!/bin/sh
 # make fuzz: build the libFuzzer harnesses with clang (fuzz.mk) and run
-# each for FUZZ_SECONDS (default 60) on its seed corpus.  New inputs go
+# each for FUZZ_SECONDS (default 60) on its seed corpus, with its
+# dictionary (test/fuzz/dict/TARGET.dict).  New inputs go
 # to a scratch corpus under the build tree, never into the source tree;
 # an input that breaks a harness is copied to
 # test/fuzz/regressions/TARGET/ in the source tree (replayed by "make
@@ -33,10 +34,19 @@ for t in $targets; do
 	dir=$work/$t
 	rm -rf "$dir/artifacts"
 	mkdir -p "$dir/corpus" "$dir/artifacts" || exit 1
+	# The target's dictionary of tokens (verbs, keywords, field names)
+	# lets the fuzzer reach past the first parse error sooner.
+	dict=$dir/dict
+	cat "$srcdir/test/fuzz/dict/$t.dict" >"$dict" 2>/dev/null || : >"$dict"
+	if [ "$t" = config ]; then
+		grep -o 'CONFIG_SEC_[A-Z]*, "[a-z0-9_]*"' \
+		    "$srcdir/src/config_schema.c" |
+		    sed 's/.*"\(.*\)"/"\1 = "/' | sort -u >>"$dict"
+	fi
 	# -timeout and -rss_limit_mb turn a hang or a memory blow-up into
 	# a failure too; the fuzzer's TMPDIR is the scratch directory.
 	TMPDIR=$dir "$obj/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
-	    -rss_limit_mb=2048 -print_final_stats=1 \
+	    -rss_limit_mb=2048 -print_final_stats=1 -dict="$dict" \
 	    -artifact_prefix="$dir/artifacts/" \
 	    "$dir/corpus" "$srcdir/test/fuzz/corpus/$t" >"$dir/log" 2>&1
 	rc=$?
