@@ -34,16 +34,56 @@
 
 /* Room for the envelope of a maildrop file beyond the message. */
 #define PICKUP_ENVELOPE_SLACK (16 * 1024 * 1024)
+/* Maildrop bytes one batch holds in memory at most (its first file is
+ * read whatever its size). */
+#define PICKUP_BATCH_BYTES (64 * 1024 * 1024)
 
-/* A batch being committed: its queue files synced, then its maildrop
- * files removed (on a worker, which owns the task meanwhile). */
-struct pickup_commit_task {
+/* What became of one maildrop entry. */
+enum pickup_fate {
+	PICKUP_READ,    /* read and decoded: for cleanup */
+	PICKUP_CLEAN,   /* through cleanup: for the queue */
+	PICKUP_STORED,  /* written to the queue, durable after the sync */
+	PICKUP_RETRY,   /* a temporary failure: left in maildrop */
+	PICKUP_GONE,    /* removed meanwhile */
+	PICKUP_CORRUPT, /* malformed: to corrupt/ */
+	PICKUP_STALE,   /* an interrupted submission's tmp. file, removed */
+};
+
+struct pickup_file {
+	char name[256];
+	enum pickup_fate fate;
+	char why[ERRBUF_SIZE];  /* RETRY, CORRUPT */
+	int move_errno;         /* CORRUPT: 0 when moved to corrupt/ */
+	uid_t owner;
+	char *file;             /* READ: the maildrop file */
+	struct envelope env;    /* READ: its envelope */
+	const char *msg;        /* READ: the message, inside file */
+	size_t msg_len;
+	struct envelope out;    /* CLEAN, STORED: what cleanup made */
+	struct buf data;
+};
+
+/*
+ * One batch on its way from maildrop to the queue.  Its file work runs
+ * on a worker (td->fsq): reading and checking the files, then writing
+ * the queue entries, one syncfs and the removal of the maildrop files.
+ * Between the two, on the loop, cleanup rewrites each message with the
+ * live config and aliases, which no worker may touch.  Everything the
+ * workers need is copied into the batch; they do not log: the loop
+ * says what happened once the batch is back.  With sync (start-up),
+ * every step runs here and now.
+ */
+struct pickup_batch {
 	struct pickup *p;
 	char queue_dir[QUEUE_PATH_MAX];
-	char ids[PICKUP_BATCH][QUEUE_ID_LEN + 1];
+	size_t max_file;        /* the largest maildrop file accepted */
+	bool sync;
+	bool full;              /* the scan stopped at a limit: more wait */
+	struct pickup_file v[PICKUP_BATCH];
 	size_t n;
-	int rc;
-	struct errbuf eb;
+	size_t nstored;
+	int sync_rc;
+	struct errbuf sync_eb;
 };
 
 struct pickup {
@@ -54,74 +94,186 @@ struct pickup {
 	struct event *sock_ev;
 	struct event *scan_ev;  /* periodic backstop */
 	struct event *more_ev;  /* the next batch, after the loop's turn */
-	bool full;              /* the last scan stopped at PICKUP_BATCH */
-	bool committing;        /* a batch is being synced by td->fsq */
+	bool busy;              /* the batch is out: no scan may start, or
+				   it would take the batch's files again */
 	bool rescan;            /* a scan was asked for meanwhile */
-	char batch[PICKUP_BATCH][QUEUE_ID_LEN + 1];
-	size_t nbatch;
-	struct pickup_commit_task commit; /* one at a time (committing) */
+	bool full;              /* the last batch stopped at a limit */
+	bool dying;             /* pickup_free: no new step */
+	struct pickup_batch batch; /* one at a time (busy) */
 };
 
-/* ---------------------------------------------------------------- corrupt */
+/* ---------------------------------------------------------------- worker */
 
+/* Read and check a maildrop file into f (READ), or say why not. */
 static void
-pickup_corrupt(struct pickup *p, const char *name, const char *why)
+pickup_read(struct pickup_batch *b, int dirfd, struct pickup_file *f)
 {
-	const char *qd = p->td->cfg->queue_dir;
-	char from[QUEUE_PATH_MAX], to[QUEUE_PATH_MAX];
-
-	snprintf(from, sizeof(from), "%s/maildrop/%s", qd, name);
-	snprintf(to, sizeof(to), "%s/corrupt/%s", qd, name);
-	if (rename(from, to) < 0) {
-		log_msg(LOG_WARNING, "%s: malformed maildrop file (%s); "
-		    "cannot move it to corrupt/: %s; removing it", name, why,
-		    strerror(errno));
-		unlink(from);
-		return;
-	}
-	log_msg(LOG_WARNING, "%s: malformed maildrop file moved to corrupt/: "
-	    "%s", name, why);
-}
-
-/* ---------------------------------------------------------------- one file */
-
-/* Read and check a maildrop file; on success *msg points into *file. */
-static int
-pickup_read(struct pickup *p, int dirfd, const char *name,
-    struct envelope *env, char **file, const char **msg, size_t *msg_len,
-    uid_t *owner, struct errbuf *eb)
-{
+	struct errbuf eb;
 	struct stat st;
 	size_t len, off;
 	uint64_t dlen;
 	int fd, rc;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	errbuf_clear(&eb);
+	fd = openat(dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
-	if (fd < 0)
-		return errbuf_errno(eb, errno, "open");
+	if (fd < 0) {
+		f->fate = errno == ENOENT ? PICKUP_GONE : PICKUP_CORRUPT;
+		snprintf(f->why, sizeof(f->why), "open: %s", strerror(errno));
+		return;
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		close(fd);
-		return errbuf_set(eb, "not a regular file with one link");
+		f->fate = PICKUP_CORRUPT;
+		snprintf(f->why, sizeof(f->why), "not a regular file with one "
+		    "link");
+		return;
 	}
-	*owner = st.st_uid;
-	*file = fileio_read_fd(fd, name, (size_t)p->td->cfg->max_message_size +
-	    PICKUP_ENVELOPE_SLACK, &len, eb);
+	f->owner = st.st_uid;
+	f->file = fileio_read_fd(fd, f->name, b->max_file, &len, &eb);
 	close(fd);
-	if (*file == NULL)
-		return -1;
-	rc = envelope_decode(*file, len, env, &off, &dlen, eb);
+	rc = f->file == NULL ? -1 : envelope_decode(f->file, len, &f->env,
+	    &off, &dlen, &eb);
 	if (rc == 1)
-		rc = errbuf_set(eb, "incomplete envelope");
-	if (rc == 0 && (dlen == 0 || off + dlen + ENVELOPE_TRAILER_LEN != len ||
-	    memcmp(*file + off + dlen, ENVELOPE_TRAILER,
+		rc = errbuf_set(&eb, "incomplete envelope");
+	if (rc == 0 && (dlen == 0 || off + dlen + ENVELOPE_TRAILER_LEN !=
+	    len || memcmp(f->file + off + dlen, ENVELOPE_TRAILER,
 	    ENVELOPE_TRAILER_LEN) != 0))
-		rc = errbuf_set(eb, "message data incomplete or without its "
+		rc = errbuf_set(&eb, "message data incomplete or without its "
 		    "end marker");
-	*msg = *file + off;
-	*msg_len = (size_t)dlen;
-	return rc;
+	if (rc < 0) {
+		f->fate = eb.errnum == ENOENT ? PICKUP_GONE : PICKUP_CORRUPT;
+		snprintf(f->why, sizeof(f->why), "%s", eb.msg);
+		return;
+	}
+	f->fate = PICKUP_READ;
+	f->msg = f->file + off;
+	f->msg_len = (size_t)dlen;
 }
+
+/* A "tmp." file: a submission in progress, or one killed by SIGKILL;
+ * true when it was stale and removed. */
+static bool
+pickup_tmp(int dirfd, const char *name, time_t now)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now - st.st_mtime > PICKUP_STALE_TMP &&
+	    unlinkat(dirfd, name, 0) == 0;
+}
+
+/* The first step: up to PICKUP_BATCH entries (and PICKUP_BATCH_BYTES)
+ * of maildrop, read and checked. */
+static void
+pickup_read_work(void *arg)
+{
+	struct pickup_batch *b = arg;
+	char path[QUEUE_PATH_MAX + 16];
+	struct pickup_file *f;
+	struct dirent *de;
+	time_t now = time(NULL);
+	size_t bytes = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/maildrop", b->queue_dir);
+	if ((d = opendir(path)) == NULL) {
+		b->sync_rc = errbuf_errno(&b->sync_eb, errno, "cannot read %s",
+		    path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (b->n == PICKUP_BATCH || bytes >= PICKUP_BATCH_BYTES) {
+			b->full = true;
+			break;
+		}
+		if (de->d_name[0] == '.' || strlen(de->d_name) >=
+		    sizeof(f->name))
+			continue;
+		f = &b->v[b->n];
+		envelope_init(&f->env);
+		envelope_init(&f->out);
+		buf_init(&f->data, 0);
+		snprintf(f->name, sizeof(f->name), "%s", de->d_name);
+		if (strncmp(f->name, "tmp.", 4) == 0) {
+			if (!pickup_tmp(dirfd(d), f->name, now))
+				continue;
+			f->fate = PICKUP_STALE;
+		} else if (!queue_id_valid(f->name)) {
+			f->fate = PICKUP_CORRUPT;
+			snprintf(f->why, sizeof(f->why), "the name is not a "
+			    "queue ID");
+		} else {
+			pickup_read(b, dirfd(d), f);
+			if (f->fate == PICKUP_READ)
+				bytes += f->msg_len;
+		}
+		b->n++;
+	}
+	closedir(d);
+}
+
+/* Move a malformed file aside (or, failing that, remove it). */
+static int
+pickup_corrupt_move(const char *qd, const char *name)
+{
+	char from[QUEUE_PATH_MAX + 300], to[QUEUE_PATH_MAX + 300];
+	int e;
+
+	snprintf(from, sizeof(from), "%s/maildrop/%s", qd, name);
+	snprintf(to, sizeof(to), "%s/corrupt/%s", qd, name);
+	if (rename(from, to) == 0)
+		return 0;
+	e = errno;
+	unlink(from);
+	return e;
+}
+
+/* The second step: the cleaned messages into the queue, made durable
+ * with one syncfs, and only then their maildrop files removed, so a
+ * crash at any point leaves each message in maildrop or in the queue
+ * (or both, and the start-up pickup redoes it from maildrop). */
+static void
+pickup_store_work(void *arg)
+{
+	struct pickup_batch *b = arg;
+	char path[QUEUE_PATH_MAX + 64];
+	struct pickup_file *f;
+	struct errbuf eb;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		f = &b->v[i];
+		if (f->fate == PICKUP_CORRUPT) {
+			f->move_errno = pickup_corrupt_move(b->queue_dir,
+			    f->name);
+			continue;
+		}
+		if (f->fate != PICKUP_CLEAN)
+			continue;
+		errbuf_clear(&eb);
+		if (queue_entry_store(b->queue_dir, f->name, &f->out,
+		    f->data.data, f->data.len, &eb) < 0) {
+			f->fate = PICKUP_RETRY;
+			snprintf(f->why, sizeof(f->why), "%s", eb.msg);
+			continue;
+		}
+		f->fate = PICKUP_STORED;
+		b->nstored++;
+	}
+	if (b->nstored == 0 ||
+	    (b->sync_rc = queue_sync(b->queue_dir, &b->sync_eb)) < 0)
+		return;
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].fate != PICKUP_STORED)
+			continue;
+		snprintf(path, sizeof(path), "%s/maildrop/%s", b->queue_dir,
+		    b->v[i].name);
+		unlink(path);
+	}
+}
+
+/* ---------------------------------------------------------------- loop */
 
 static void
 pickup_cleanup_warn(const char *id, const char *msg, void *arg)
@@ -130,199 +282,167 @@ pickup_cleanup_warn(const char *id, const char *msg, void *arg)
 	log_msg(LOG_WARNING, "%s: %s", id, msg);
 }
 
-/* Returns 0 when the file joined the batch, -1 on a temporary error
- * (left in maildrop for the next scan), 1 when it was corrupt. */
-static int
-pickup_one(struct pickup *p, int dirfd, const char *name)
+/* Run cleanup on a file that was read: CLEAN, or CORRUPT. */
+static void
+pickup_clean(struct pickup *p, struct pickup_file *f)
 {
 	struct cleanup_input in;
-	struct envelope env, out;
 	struct errbuf eb;
-	struct buf data;
-	const char *msg = NULL;
-	char *file = NULL;
-	size_t msg_len = 0;
-	uid_t owner = (uid_t)-1;
-	int rc;
 
-	envelope_init(&env);
-	envelope_init(&out);
-	buf_init(&data, 0);
+	memset(&in, 0, sizeof(in));
+	in.cfg = p->td->cfg;
+	in.aliases = p->td->aliases;
+	in.id = f->name;
+	in.uid = (long)f->owner;
+	in.now = (int64_t)time(NULL);
+	in.env = &f->env;
+	in.msg = f->msg;
+	in.msg_len = f->msg_len;
 	errbuf_clear(&eb);
-	rc = pickup_read(p, dirfd, name, &env, &file, &msg, &msg_len, &owner,
-	    &eb);
-	if (rc < 0 && eb.errnum == ENOENT)
-		rc = -2; /* gone meanwhile */
-	else if (rc < 0) {
-		pickup_corrupt(p, name, eb.msg);
-		rc = 1;
+	if (cleanup_message(&in, &f->out, &f->data, pickup_cleanup_warn,
+	    NULL, &eb) < 0) {
+		f->fate = PICKUP_CORRUPT;
+		snprintf(f->why, sizeof(f->why), "%s", eb.msg);
 	} else {
-		memset(&in, 0, sizeof(in));
-		in.cfg = p->td->cfg;
-		in.aliases = p->td->aliases;
-		in.id = name;
-		in.uid = (long)owner;
-		in.now = (int64_t)time(NULL);
-		in.env = &env;
-		in.msg = msg;
-		in.msg_len = msg_len;
-		rc = cleanup_message(&in, &out, &data, pickup_cleanup_warn,
-		    NULL, &eb);
-		if (rc < 0) {
-			pickup_corrupt(p, name, eb.msg);
-			rc = 1;
-		} else if (queue_entry_store(p->td->cfg->queue_dir, name, &out,
-		    data.data, data.len, &eb) < 0) {
-			log_msg(LOG_ERR, "%s: cannot queue: %s; will retry",
-			    name, eb.msg);
-			rc = -1;
-		} else {
-			log_msg(LOG_INFO, "%s: uid=%ld from=<%s>", name,
-			    (long)owner, out.sender);
-		}
+		f->fate = PICKUP_CLEAN;
 	}
-	free(file);
-	buf_fini(&data);
-	envelope_fini(&env);
-	envelope_fini(&out);
-	return rc;
+	/* The maildrop copy is not needed any more: hold only the
+	 * cleaned message while the batch is written. */
+	free(f->file);
+	f->file = NULL;
+	envelope_fini(&f->env);
+	envelope_init(&f->env);
 }
 
-/* ---------------------------------------------------------------- batches */
+static void pickup_store_done(void *arg);
+static void pickup_batch_reset(struct pickup_batch *b);
 
+/* Hand work to the worker, or do it now (start-up, or the worker
+ * cannot take it). */
 static void
-pickup_commit_work(void *arg)
+pickup_step(struct pickup_batch *b, fsq_work_fn work, fsq_done_fn done)
 {
-	struct pickup_commit_task *t = arg;
-	char path[QUEUE_PATH_MAX + 64];
-	size_t i;
+	struct fsq *fsq = b->p->td->fsq;
 
-	if ((t->rc = queue_sync(t->queue_dir, &t->eb)) < 0)
+	if (!b->sync && fsq != NULL && fsq_submit(fsq, work, done, b) == 0)
 		return;
-	for (i = 0; i < t->n; i++) {
-		snprintf(path, sizeof(path), "%s/maildrop/%s", t->queue_dir,
-		    t->ids[i]);
-		unlink(path);
+	work(b);
+	done(b);
+}
+
+static void
+pickup_read_done(void *arg)
+{
+	struct pickup_batch *b = arg;
+	size_t i;
+
+	if (b->p->dying) {
+		pickup_batch_reset(b);
+		b->p->busy = false;
+		return;
+	}
+	for (i = 0; i < b->n; i++)
+		if (b->v[i].fate == PICKUP_READ)
+			pickup_clean(b->p, &b->v[i]);
+	pickup_step(b, pickup_store_work, pickup_store_done);
+}
+
+/* Say what became of each file. */
+static void
+pickup_report(const struct pickup_batch *b, const struct pickup_file *f)
+{
+	switch (f->fate) {
+	case PICKUP_STALE:
+		log_msg(LOG_WARNING, "removed stale maildrop file %s (a "
+		    "submission interrupted more than a day ago)", f->name);
+		break;
+	case PICKUP_CORRUPT:
+		if (f->move_errno == 0)
+			log_msg(LOG_WARNING, "%s: malformed maildrop file moved "
+			    "to corrupt/: %s", f->name, f->why);
+		else
+			log_msg(LOG_WARNING, "%s: malformed maildrop file (%s); "
+			    "cannot move it to corrupt/: %s; removing it",
+			    f->name, f->why, strerror(f->move_errno));
+		break;
+	case PICKUP_RETRY:
+		log_msg(LOG_ERR, "%s: cannot queue: %s; will retry", f->name,
+		    f->why);
+		break;
+	case PICKUP_STORED:
+		if (b->sync_rc == 0)
+			log_msg(LOG_INFO, "%s: uid=%ld from=<%s>", f->name,
+			    (long)f->owner, f->out.sender);
+		break;
+	default:
+		break;
 	}
 }
 
 static void
-pickup_commit_done(void *arg)
+pickup_batch_reset(struct pickup_batch *b)
 {
-	struct pickup_commit_task *t = arg;
-	struct pickup *p = t->p;
 	size_t i;
 
-	p->committing = false;
-	if (t->rc < 0)
-		log_msg(LOG_ERR, "cannot commit %zu picked-up messages: %s; "
-		    "will retry", t->n, t->eb.msg);
+	for (i = 0; i < b->n; i++) {
+		free(b->v[i].file);
+		envelope_fini(&b->v[i].env);
+		envelope_fini(&b->v[i].out);
+		buf_fini(&b->v[i].data);
+	}
+	memset(b->v, 0, b->n * sizeof(b->v[0]));
+	b->n = b->nstored = 0;
+	b->full = false;
+	b->sync_rc = 0;
+	errbuf_clear(&b->sync_eb);
+}
+
+static void
+pickup_store_done(void *arg)
+{
+	struct pickup_batch *b = arg;
+	struct pickup *p = b->p;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		pickup_report(b, &b->v[i]);
+	if (b->sync_rc < 0)
+		log_msg(LOG_ERR, "%s%s; will retry", b->nstored > 0 ?
+		    "cannot commit picked-up messages: " : "", b->sync_eb.msg);
 	else
-		for (i = 0; i < t->n; i++)
-			p->queued(t->ids[i], p->arg);
-	/* On the loop's next turn: a commit done here and now must not
+		for (i = 0; i < b->n; i++)
+			if (b->v[i].fate == PICKUP_STORED)
+				p->queued(b->v[i].name, p->arg);
+	p->full = b->full;
+	pickup_batch_reset(b);
+	p->busy = false;
+	/* On the loop's next turn: a batch done here and now must not
 	 * start the next scan from inside the last one. */
-	if (p->rescan && !p->td->stopping) {
+	if (!b->sync && (p->full || p->rescan) && !p->td->stopping &&
+	    !p->dying) {
 		p->rescan = false;
 		event_active(p->more_ev, EV_TIMEOUT, 0);
 	}
 }
 
-/*
- * Make the batch durable, then let go of its maildrop files and hand
- * its messages to the queue manager.  The sync and the unlinks run on
- * a worker (td->fsq): syncfs can take seconds while other programs
- * write to the same filesystem, and the loop has sessions to serve.
- * With sync (at start-up, before the queue manager reads the queue), or
- * when the worker cannot take it, here and now.  Until a commit is done
- * no scan runs, or it would pick the batch's maildrop files again.
- */
-static void
-pickup_commit(struct pickup *p, bool sync)
-{
-	struct pickup_commit_task *t = &p->commit;
-
-	if (p->nbatch == 0)
-		return;
-	t->p = p;
-	snprintf(t->queue_dir, sizeof(t->queue_dir), "%s",
-	    p->td->cfg->queue_dir);
-	memcpy(t->ids, p->batch, p->nbatch * sizeof(p->batch[0]));
-	t->n = p->nbatch;
-	p->nbatch = 0;
-	errbuf_clear(&t->eb);
-	p->committing = true;
-	if (!sync && p->td->fsq != NULL && fsq_submit(p->td->fsq,
-	    pickup_commit_work, pickup_commit_done, t) == 0)
-		return;
-	pickup_commit_work(t);
-	pickup_commit_done(t);
-}
-
-/* A "tmp." file: a submission in progress, or one killed by SIGKILL. */
-static void
-pickup_tmp(int dirfd, const char *name, time_t now)
-{
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    now - st.st_mtime > PICKUP_STALE_TMP) {
-		unlinkat(dirfd, name, 0);
-		log_msg(LOG_WARNING, "removed stale maildrop file %s (a "
-		    "submission interrupted more than a day ago)", name);
-	}
-}
-
-static void
-pickup_entry(struct pickup *p, int dirfd, const char *name, time_t now)
-{
-	if (name[0] == '.')
-		return;
-	if (strncmp(name, "tmp.", 4) == 0) {
-		pickup_tmp(dirfd, name, now);
-		return;
-	}
-	if (!queue_id_valid(name)) {
-		pickup_corrupt(p, name, "the name is not a queue ID");
-		return;
-	}
-	if (pickup_one(p, dirfd, name) == 0)
-		memcpy(p->batch[p->nbatch++], name, QUEUE_ID_LEN + 1);
-}
-
-/* One batch from maildrop; sync: commit it here and now (start-up). */
+/* One batch from maildrop; sync: all of it here and now (start-up). */
 static void
 pickup_scan_batch(struct pickup *p, bool sync)
 {
-	char path[QUEUE_PATH_MAX];
-	struct dirent *de;
-	time_t now = time(NULL);
-	DIR *d;
+	struct pickup_batch *b = &p->batch;
 
-	if (p->committing) {
+	if (p->busy) {
 		p->rescan = true;
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/maildrop", p->td->cfg->queue_dir);
-	if ((d = opendir(path)) == NULL) {
-		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
-		return;
-	}
-	/* One batch per turn of the event loop, so deliveries and
-	 * triggers are served while a big maildrop drains. */
-	while (!p->td->stopping && p->nbatch < PICKUP_BATCH &&
-	    (de = readdir(d)) != NULL)
-		pickup_entry(p, dirfd(d), de->d_name, now);
-	if (p->nbatch == PICKUP_BATCH) {
-		p->full = true;
-		/* The next batch after this one is committed. */
-		if (sync)
-			event_active(p->more_ev, EV_TIMEOUT, 0);
-		else
-			p->rescan = true;
-	}
-	pickup_commit(p, sync);
-	closedir(d);
+	p->busy = true;
+	b->p = p;
+	b->sync = sync;
+	snprintf(b->queue_dir, sizeof(b->queue_dir), "%s",
+	    p->td->cfg->queue_dir);
+	b->max_file = (size_t)p->td->cfg->max_message_size +
+	    PICKUP_ENVELOPE_SLACK;
+	pickup_step(b, pickup_read_work, pickup_read_done);
 }
 
 static void
@@ -451,9 +571,13 @@ pickup_free(struct pickup *p)
 {
 	if (p == NULL)
 		return;
-	/* A batch on the worker completes into p: let it, now. */
-	if (p->committing && p->td->fsq != NULL)
+	/* A batch on the worker completes into p: let it, now.  One that
+	 * was only read stops there (its files stay in maildrop for the
+	 * next start); one being stored is committed and reported. */
+	p->dying = true;
+	if (p->busy && p->td->fsq != NULL)
 		fsq_flush(p->td->fsq);
+	pickup_batch_reset(&p->batch);
 	if (p->sock_ev != NULL)
 		event_free(p->sock_ev);
 	if (p->scan_ev != NULL)

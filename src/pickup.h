@@ -10,6 +10,9 @@
  * cleanup, and a batch of them is committed with one queue_sync()
  * (group commit) before their maildrop files are removed, so a crash at
  * any point leaves every message either in maildrop or in the queue.
+ * The file work (reading maildrop, writing the queue, the sync) runs on
+ * the queue's worker threads; only cleanup and the log lines are on
+ * the event loop, whose sessions a burst of submissions must not stall.
  */
 #ifndef TERN_PICKUP_H
 #define TERN_PICKUP_H
