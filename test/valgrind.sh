@@ -92,13 +92,10 @@ echo "valgrind: $runs program runs, $bad with errors or leaks; tests exit $statu
 # The total, as CI counts it: the tests' points, plus one failure for
 # each program run valgrind complained about.  No run at all means the
 # wrappers were not used: that is a failure too.
-pass=0 fail=$bad
-for t in "$@"; do
-	trs=$t.trs
-	[ -f "$trs" ] || { fail=$((fail + 1)); continue; }
-	pass=$((pass + $(grep -c '^:test-result: PASS' "$trs")))
-	fail=$((fail + $(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs")))
-done
+read -r pass fail _ <<EOF
+$("$top/test/trs-count" $(for t in "$@"; do echo "$t.trs"; done))
+EOF
+fail=$((fail + bad))
 [ "$runs" -gt 0 ] || fail=$((fail + 1))
 [ "$status" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
 echo "valgrind: $pass passed, $fail failed"
